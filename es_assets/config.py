@@ -1,0 +1,362 @@
+"""Load and validate ``es_assets.yaml`` into typed settings.
+
+Every problem is reported as one :class:`ConfigError` that names the offending field
+(``sources[0].start_date``), so a user can fix the file without reading code. Secrets are only
+accepted as ``${ENV_VAR}`` references and are resolved here, never logged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from es_assets.errors import ConfigError
+
+CONFIG_ENV_VAR = "ES_ASSETS_CONFIG"
+DEFAULT_CONFIG_PATH = "es_assets.yaml"
+
+# ${VAR} or ${VAR:-default}; the whole value must be one reference for secret fields.
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_COMPRESSIONS = ("zstd", "snappy", "gzip", "lz4", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class Secret:
+    """A resolved secret whose repr never shows the value."""
+
+    env_var: str
+    value: str = dataclasses.field(repr=False)
+
+    def __str__(self) -> str:
+        return f"${{{self.env_var}}}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ElasticsearchSettings:
+    hosts: tuple[str, ...]
+    api_key: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    request_timeout_s: float = 120.0
+    # Total time one request may spend retrying transient errors (429, 503, time-outs).
+    retry_budget_s: float = 300.0
+
+
+@dataclasses.dataclass(frozen=True)
+class LakeSettings:
+    uri: str
+    compression: str = "zstd"
+    # A Parquet file is closed after this many rows, keeping files large but bounded.
+    target_file_rows: int = 2_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogSettings:
+    kind: str = "duckdb"
+    duckdb_path: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceSettings:
+    name: str
+    index: str
+    timestamp_field: str
+    start_date: dt.date
+    timezone: str = "UTC"
+    page_size: int = 10_000
+    slices: int | None = None  # None: derived from shard and CPU counts
+    array_fields: tuple[str, ...] = ()
+    source_includes: tuple[str, ...] = ()
+    source_excludes: tuple[str, ...] = ()
+    pit_keep_alive: str = "5m"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    elasticsearch: ElasticsearchSettings
+    lake: LakeSettings
+    catalog: CatalogSettings
+    sources: tuple[SourceSettings, ...]
+    path: Path | None = None
+
+    def source(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(f"sources: no source named {name!r}")
+
+
+def config_path_from_env() -> Path:
+    return Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, resolve and validate the config file (``$ES_ASSETS_CONFIG`` when no path is given)."""
+    config_path = Path(path) if path is not None else config_path_from_env()
+    if not config_path.is_file():
+        raise ConfigError(
+            f"config file {str(config_path)!r} not found; set {CONFIG_ENV_VAR} to the path of your es_assets.yaml"
+        )
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{config_path}: not valid YAML: {exc}") from None
+    return parse_settings(raw, base_dir=config_path.resolve().parent, env=env, path=config_path)
+
+
+def parse_settings(
+    raw: Any, base_dir: Path, env: Mapping[str, str] | None = None, path: Path | None = None
+) -> Settings:
+    reader = _Reader(env if env is not None else os.environ, base_dir)
+    top = reader.mapping(raw, "", required={"elasticsearch", "lake", "sources"}, optional={"catalog"})
+    settings = Settings(
+        elasticsearch=reader.elasticsearch(top["elasticsearch"]),
+        lake=reader.lake(top["lake"]),
+        catalog=reader.catalog(top.get("catalog", {"kind": "duckdb"})),
+        sources=reader.sources(top["sources"]),
+        path=path,
+    )
+    return settings
+
+
+class _Reader:
+    """Walks the raw YAML, checking each field and naming it in every error."""
+
+    def __init__(self, env: Mapping[str, str], base_dir: Path) -> None:
+        self.env = env
+        self.base_dir = base_dir
+
+    # -- generic checks ---------------------------------------------------------------------
+    def mapping(self, raw: Any, where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+        label = where or "the config file"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{label}: expected a mapping, got {type(raw).__name__}")
+        unknown = sorted(set(raw) - required - optional)
+        if unknown:
+            allowed = ", ".join(sorted(required | optional))
+            raise ConfigError(f"{_join(where, unknown[0])}: unknown key (allowed here: {allowed})")
+        missing = sorted(required - set(raw))
+        if missing:
+            raise ConfigError(f"{_join(where, missing[0])}: required field is missing")
+        return raw
+
+    def string(self, raw: Any, where: str) -> str:
+        if not isinstance(raw, str) or not raw.strip():
+            raise ConfigError(f"{where}: expected a non-empty string, got {raw!r}")
+        return self.expand(raw, where)
+
+    def expand(self, value: str, where: str) -> str:
+        """Substitute ``${VAR}`` / ``${VAR:-default}`` references from the environment."""
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.env:
+                return self.env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+
+        return _ENV_REF.sub(substitute, value)
+
+    def secret(self, raw: Any, where: str) -> Secret:
+        match = _ENV_REF.fullmatch(raw) if isinstance(raw, str) else None
+        if match is None or match.group(2) is not None:
+            raise ConfigError(
+                f"{where}: secrets must be an environment reference such as ${{ES_API_KEY}}, "
+                "not a literal value; move the value into an environment variable"
+            )
+        name = match.group(1)
+        value = self.env.get(name)
+        if not value:
+            raise ConfigError(f"{where}: environment variable {name} is not set (or empty)")
+        return Secret(env_var=name, value=value)
+
+    def positive_int(self, raw: Any, where: str) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+            raise ConfigError(f"{where}: expected a positive integer, got {raw!r}")
+        return raw
+
+    def boolean(self, raw: Any, where: str) -> bool:
+        if not isinstance(raw, bool):
+            raise ConfigError(f"{where}: expected true or false, got {raw!r}")
+        return raw
+
+    def string_list(self, raw: Any, where: str) -> tuple[str, ...]:
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list):
+            raise ConfigError(f"{where}: expected a list of strings, got {raw!r}")
+        return tuple(self.string(item, f"{where}[{i}]") for i, item in enumerate(raw))
+
+    def path(self, raw: Any, where: str) -> str:
+        value = Path(self.string(raw, where)).expanduser()
+        return str(value if value.is_absolute() else (self.base_dir / value).resolve())
+
+    # -- sections ---------------------------------------------------------------------------
+    def elasticsearch(self, raw: Any) -> ElasticsearchSettings:
+        where = "elasticsearch"
+        section = self.mapping(
+            raw,
+            where,
+            required={"hosts"},
+            optional={
+                "api_key", "username", "password", "ca_certs", "verify_certs",
+                "request_timeout_seconds", "retry_budget_seconds",
+            },
+        )
+        hosts = self.string_list(section["hosts"], f"{where}.hosts")
+        if not hosts:
+            raise ConfigError(f"{where}.hosts: at least one host is required")
+        for i, host in enumerate(hosts):
+            parsed = urlparse(host)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ConfigError(f"{where}.hosts[{i}]: {host!r} is not an http(s)://host:port URL")
+            if parsed.username or parsed.password:
+                raise ConfigError(
+                    f"{where}.hosts[{i}]: credentials in the URL are not allowed; use username/password or api_key"
+                )
+        api_key = self.secret(section["api_key"], f"{where}.api_key") if "api_key" in section else None
+        username = self.string(section["username"], f"{where}.username") if "username" in section else None
+        password = self.secret(section["password"], f"{where}.password") if "password" in section else None
+        if (username is None) != (password is None):
+            raise ConfigError(f"{where}: username and password go together; set both or neither")
+        if api_key is not None and username is not None:
+            raise ConfigError(f"{where}: set either api_key or username/password, not both")
+        return ElasticsearchSettings(
+            hosts=hosts,
+            api_key=api_key,
+            username=username,
+            password=password,
+            ca_certs=self.path(section["ca_certs"], f"{where}.ca_certs") if "ca_certs" in section else None,
+            verify_certs=self.boolean(section.get("verify_certs", True), f"{where}.verify_certs"),
+            request_timeout_s=self.positive_int(
+                section.get("request_timeout_seconds", 120), f"{where}.request_timeout_seconds"
+            ),
+            retry_budget_s=self.positive_int(section.get("retry_budget_seconds", 300), f"{where}.retry_budget_seconds"),
+        )
+
+    def lake(self, raw: Any) -> LakeSettings:
+        where = "lake"
+        section = self.mapping(raw, where, required={"uri"}, optional={"compression", "target_file_rows"})
+        uri = self.string(section["uri"], f"{where}.uri")
+        parsed = urlparse(uri)
+        if parsed.scheme == "file":
+            local = (parsed.netloc + parsed.path) or "."
+            uri = "file://" + self.path(local, f"{where}.uri")
+        elif parsed.scheme == "s3":
+            raise ConfigError(f"{where}.uri: s3:// lakes are not supported yet; use a file:// lake")
+        else:
+            raise ConfigError(f"{where}.uri: {uri!r} must start with file://")
+        compression = section.get("compression", "zstd")
+        if compression not in _COMPRESSIONS:
+            raise ConfigError(f"{where}.compression: {compression!r} is not one of {', '.join(_COMPRESSIONS)}")
+        return LakeSettings(
+            uri=uri,
+            compression=compression,
+            target_file_rows=self.positive_int(section.get("target_file_rows", 2_000_000), f"{where}.target_file_rows"),
+        )
+
+    def catalog(self, raw: Any) -> CatalogSettings:
+        where = "catalog"
+        section = self.mapping(raw, where, required={"kind"}, optional={"duckdb_path"})
+        kind = section["kind"]
+        if kind != "duckdb":
+            raise ConfigError(f"{where}.kind: {kind!r} is not supported yet; use duckdb")
+        if "duckdb_path" not in section:
+            raise ConfigError(f"{where}.duckdb_path: required field is missing for kind duckdb")
+        return CatalogSettings(kind=kind, duckdb_path=self.path(section["duckdb_path"], f"{where}.duckdb_path"))
+
+    def sources(self, raw: Any) -> tuple[SourceSettings, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError("sources: expected a non-empty list of sources")
+        sources = tuple(self.source(item, f"sources[{i}]") for i, item in enumerate(raw))
+        names = [source.name for source in sources]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ConfigError(f"sources[{i}].name: {name!r} is used by another source")
+        return sources
+
+    def source(self, raw: Any, where: str) -> SourceSettings:
+        section = self.mapping(
+            raw,
+            where,
+            required={"name", "index", "timestamp_field", "start_date"},
+            optional={
+                "timezone", "page_size", "slices", "array_fields", "source_includes",
+                "source_excludes", "pit_keep_alive",
+            },
+        )
+        name = self.string(section["name"], f"{where}.name")
+        if not _SOURCE_NAME.match(name):
+            raise ConfigError(
+                f"{where}.name: {name!r} must be lower-case letters, digits and underscores, starting with a letter"
+            )
+        index = self.string(section["index"], f"{where}.index")
+        _check_index_pattern(index, f"{where}.index")
+        timezone = self.string(section.get("timezone", "UTC"), f"{where}.timezone")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{where}.timezone: {timezone!r} is not an IANA time zone such as UTC or Europe/Paris")
+        page_size = self.positive_int(section.get("page_size", 10_000), f"{where}.page_size")
+        if page_size > 10_000:
+            raise ConfigError(f"{where}.page_size: {page_size} exceeds Elasticsearch's index.max_result_window (10000)")
+        slices = section.get("slices", "auto")
+        keep_alive = self.string(section.get("pit_keep_alive", "5m"), f"{where}.pit_keep_alive")
+        if not re.fullmatch(r"\d+[smh]", keep_alive):
+            raise ConfigError(f"{where}.pit_keep_alive: {keep_alive!r} must look like 90s, 5m or 1h")
+        return SourceSettings(
+            name=name,
+            index=index,
+            timestamp_field=self.string(section["timestamp_field"], f"{where}.timestamp_field"),
+            start_date=_date(section["start_date"], f"{where}.start_date"),
+            timezone=timezone,
+            page_size=page_size,
+            slices=None if slices == "auto" else self.positive_int(slices, f"{where}.slices"),
+            array_fields=self.string_list(section.get("array_fields", []), f"{where}.array_fields"),
+            source_includes=self.string_list(section.get("source_includes", []), f"{where}.source_includes"),
+            source_excludes=self.string_list(section.get("source_excludes", []), f"{where}.source_excludes"),
+            pit_keep_alive=keep_alive,
+        )
+
+
+def _check_index_pattern(index: str, where: str) -> None:
+    """Refuse patterns that reach beyond one source's indices."""
+    for part in index.split(","):
+        part = part.strip()
+        if part in ("_all", "*") or part.startswith("-") or not part:
+            raise ConfigError(f"{where}: {index!r} reaches beyond one source; name an index, alias or pattern like logs-*")
+        if ":" in part:
+            raise ConfigError(f"{where}: remote-cluster pattern {part!r} is not allowed")
+
+
+def _date(raw: Any, where: str) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got a timestamp {raw!r}")
+    if isinstance(raw, dt.date):  # YAML parses unquoted dates itself
+        return raw
+    if isinstance(raw, str):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: {raw!r} is not a date in the form YYYY-MM-DD")
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else str(key)

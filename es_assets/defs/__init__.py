@@ -1,0 +1,1 @@
+"""The Dagster layer: partitions, resources, assets, checks and metadata wired to the engine."""

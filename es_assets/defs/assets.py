@@ -1,0 +1,127 @@
+"""The three assets of each source: the day in Elasticsearch, its Parquet files, its table.
+
+Every asset is partitioned by day and runs a range of days in one run (single-run backfills), so
+``--partition-range`` and UI backfills of months cost one cluster connection, not one per day.
+Each materialization records per-day metadata; the Parquet asset carries its checks in-asset.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from es_assets.config import SourceSettings
+from es_assets.defs import checks, metadata
+from es_assets.defs.partitions import daily_partitions
+from es_assets.defs.resources import CatalogResource, ElasticsearchResource, LakeResource
+from es_assets.extract import extract_day
+from es_assets.source.cluster import plan_day
+
+def asset_keys(source: str) -> tuple[dg.AssetKey, dg.AssetKey, dg.AssetKey]:
+    return dg.AssetKey(["elasticsearch", source]), dg.AssetKey(["parquet", source]), dg.AssetKey(["athena", source])
+
+
+def days_of(context: dg.AssetExecutionContext) -> list[dt.date]:
+    # partition_keys works for single partitions and for single-run ranges alike.
+    return [dt.date.fromisoformat(key) for key in context.partition_keys]
+
+
+def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
+    """Build ``elasticsearch/<src>`` → ``parquet/<src>`` → ``athena/<src>`` for one configured source."""
+    name = source.name
+    es_key, parquet_key, table_key = asset_keys(name)
+    common = dict(
+        partitions_def=daily_partitions(source),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=name,
+    )
+
+    @dg.asset(
+        key=es_key,
+        description=(
+            f"The documents of `{source.index}` for one day (by `{source.timestamp_field}`, {source.timezone}), "
+            "as they sit in the cluster. Materializing plans the day: the indices that hold it, the exact "
+            "document count, shard health, mapping fingerprint and expected size."
+        ),
+        kinds={"elasticsearch"},
+        pool=f"elasticsearch_{name}",
+        **common,
+    )
+    def day_in_elasticsearch(
+        context: dg.AssetExecutionContext, elasticsearch: ElasticsearchResource
+    ) -> dg.MaterializeResult:
+        settings = elasticsearch.settings().source(name)
+        with elasticsearch.connect() as (http, cluster):
+            plans = [plan_day(http, cluster, settings, day) for day in days_of(context)]
+        for plan in plans:
+            context.log.info(f"{name} {plan.day}: {plan.total:,} documents in {len(plan.indices)} indices")
+        return dg.MaterializeResult(metadata=metadata.for_plans(plans, settings))
+
+    @dg.asset(
+        key=parquet_key,
+        deps=[es_key],
+        description=(
+            f"The day's documents of source `{name}` as zstd Parquet in the lake "
+            f"(`<lake>/{name}/dt=YYYY-MM-DD/`), extracted with point-in-time + search_after in parallel "
+            "slices and published atomically: a failed run leaves the previous day in place."
+        ),
+        kinds={"parquet"},
+        pool=f"elasticsearch_{name}",
+        check_specs=checks.parquet_check_specs(parquet_key),
+        **common,
+    )
+    def day_in_parquet(
+        context: dg.AssetExecutionContext, elasticsearch: ElasticsearchResource, lake: LakeResource
+    ) -> dg.MaterializeResult:
+        settings = elasticsearch.settings()
+        source_settings = settings.source(name)
+        results = []
+        with elasticsearch.connect() as (http, cluster):
+            for day in days_of(context):
+                plan = plan_day(http, cluster, source_settings, day)
+                context.log.info(
+                    f"{name} {day}: extracting {plan.total:,} documents from {plan.index_expression or 'no index'} "
+                    f"with {plan.slices(source_settings.slices)} slices ({cluster.label})"
+                )
+                result = extract_day(
+                    http, source_settings, settings.lake, plan,
+                    on_progress=lambda progress, day=day: context.log.info(f"{name} {day}: {progress}"),
+                )
+                context.log.info(
+                    f"{name} {day}: wrote {result.rows:,} rows in {result.files} files "
+                    f"({result.bytes:,} bytes, {result.docs_per_second:,.0f} docs/s)"
+                )
+                results.append(result)
+        return dg.MaterializeResult(
+            metadata=metadata.for_extractions(results, settings.lake.uri, name),
+            check_results=checks.parquet_check_results(lake.lake(), name, results),
+        )
+
+    @dg.asset(
+        key=table_key,
+        deps=[parquet_key],
+        description=(
+            f"The table `{name}` over the lake's Parquet, Hive-partitioned by `dt` (a DuckDB view locally, "
+            "an Athena table in AWS). Materializing a day makes it queryable and checks its row count."
+        ),
+        kinds={"duckdb"},
+        check_specs=checks.table_check_specs(table_key),
+        **common,
+    )
+    def day_in_table(
+        context: dg.AssetExecutionContext, lake: LakeResource, catalog: CatalogResource
+    ) -> dg.MaterializeResult:
+        the_lake, the_catalog = lake.lake(), catalog.catalog()
+        days = days_of(context)
+        missing = [day for day in days if the_lake.manifest(name, day) is None]
+        if missing:
+            raise dg.Failure(
+                f"{name}: no Parquet published for {', '.join(map(str, missing))}; materialize parquet/{name} first"
+            )
+        the_catalog.register_table(name, the_lake.table_glob(name))
+        rows_in_table = {day: the_catalog.day_row_count(name, day) for day in days}
+        return dg.MaterializeResult(
+            metadata=metadata.for_table(the_catalog, name, rows_in_table),
+            check_results=[checks.table_rows_result(the_lake, name, rows_in_table)],
+        )
+
+    return [day_in_elasticsearch, day_in_parquet, day_in_table]

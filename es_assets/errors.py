@@ -1,0 +1,37 @@
+"""The errors es_assets raises on purpose: each says what went wrong and what to fix."""
+
+
+class EsAssetsError(Exception):
+    """Base class: an error es_assets understood and explained."""
+
+
+class ConfigError(EsAssetsError):
+    """The configuration file is invalid; the message names the field."""
+
+
+class ClusterError(EsAssetsError):
+    """Elasticsearch/OpenSearch answered with a permanent error (or not at all)."""
+
+
+class ClusterUnreachable(ClusterError):
+    """No configured host could be reached within the retry budget."""
+
+
+class AuthenticationError(ClusterError):
+    """HTTP 401/403: the credentials are wrong or lack a privilege."""
+
+
+class MissingIndexError(ClusterError):
+    """The source's index pattern matches nothing the cluster can search."""
+
+
+class ContextLost(ClusterError):
+    """A point-in-time or scroll context expired or vanished; the slice must restart."""
+
+
+class IncompleteExtraction(EsAssetsError):
+    """A page or a whole day came back short: failed shards, time-outs, or a count mismatch."""
+
+
+class SchemaError(EsAssetsError):
+    """The mappings cannot be turned into one Athena-safe schema."""

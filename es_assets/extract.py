@@ -1,0 +1,261 @@
+"""Extract one day of a source into the lake: read in parallel slices, write, verify, publish.
+
+The day becomes visible only after every slice has written exactly the number of documents the
+server counted for it, and the sum equals the day's count taken in the same point in time. Any
+failure leaves the previously published day untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import Callable, Iterator
+
+from es_assets.config import LakeSettings, SourceSettings
+from es_assets.errors import ContextLost, IncompleteExtraction
+from es_assets.lake.parquet_files import SliceFileWriter
+from es_assets.lake.partitions import LocalLake, StagedPartition
+from es_assets.schema.fields import SourceSchema, build_schema
+from es_assets.schema.pages import Page, PageParser
+from es_assets.source.cluster import DayPlan, DayWindow
+from es_assets.source.http import EsHttp
+from es_assets.source.pagination import (
+    PointInTime,
+    SearchSpec,
+    SliceProgress,
+    read_pit_slice,
+    read_scroll_slice,
+)
+
+log = logging.getLogger(__name__)
+
+# A lost search context restarts the day (PIT) or the slice (scroll) this many times at most.
+MAX_CONTEXT_RESTARTS = 3
+PROGRESS_INTERVAL_S = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    elapsed_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+    def __str__(self) -> str:
+        eta = f", ETA {self.eta_s:.0f}s" if self.eta_s is not None else ""
+        return f"{self.done:,}/{self.total:,} documents ({self.rate:,.0f} docs/s{eta})"
+
+
+@dataclasses.dataclass(frozen=True)
+class DayResult:
+    source: str
+    day: str
+    rows: int
+    expected_rows: int
+    files: int
+    bytes: int
+    seconds: float
+    slices: int
+    method: str  # "pit" | "scroll"
+    exact_pages: int  # pages that needed the exact (slow) parsing path
+    unmapped_documents: int  # documents with values kept in _unmapped
+    context_restarts: int
+    schema: SourceSchema
+    location: str
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclasses.dataclass
+class _SliceOutcome:
+    rows: int = 0
+    expected: int | None = None
+    exact_pages: int = 0
+    unmapped_documents: int = 0
+    restarts: int = 0
+
+
+def extract_day(
+    http: EsHttp,
+    source: SourceSettings,
+    lake_settings: LakeSettings,
+    plan: DayPlan,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> DayResult:
+    """Extract ``plan.day`` of ``source`` and publish it in the lake; return what was written."""
+    started = time.monotonic()
+    schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)
+    parser = PageParser(schema)
+    lake = LocalLake(lake_settings.uri)
+    slices = plan.slices(source.slices)
+    spec = SearchSpec(
+        indices=plan.index_expression,
+        query=DayWindow.of(plan.day, source.timezone).query(source.timestamp_field),
+        page_size=source.page_size,
+        keep_alive=source.pit_keep_alive,
+        source_includes=source.source_includes,
+        source_excludes=source.source_excludes,
+    )
+    tiebreaker = plan.cluster.sort_tiebreaker
+    restarts = 0
+    while True:
+        with lake.stage(source.name, plan.day) as staged:
+            try:
+                if plan.total == 0:
+                    outcomes, expected = [_SliceOutcome(expected=0)], 0
+                    _write_empty(staged, schema, lake_settings)
+                elif tiebreaker is not None:
+                    with PointInTime(http, plan.cluster, spec) as pit:
+                        expected = pit.count()
+                        outcomes = _run_slices(
+                            slices, staged, schema, lake_settings, expected, on_progress, started,
+                            lambda slice_id, progress: read_pit_slice(
+                                http, parser, pit, tiebreaker, slice_id, slices, progress
+                            ),
+                        )
+                else:
+                    expected = plan.total
+                    outcomes = _run_slices(
+                        slices, staged, schema, lake_settings, expected, on_progress, started,
+                        lambda slice_id, progress: read_scroll_slice(http, parser, spec, slice_id, slices, progress),
+                        restart_slices=True,
+                    )
+            except ContextLost as exc:
+                restarts += 1
+                if restarts > MAX_CONTEXT_RESTARTS:
+                    raise IncompleteExtraction(
+                        f"{source.name} {plan.day}: the search context was lost {restarts} times; last: {exc}"
+                    ) from exc
+                log.warning("%s %s: %s; restarting the day (%d/%d)", source.name, plan.day, exc, restarts,
+                            MAX_CONTEXT_RESTARTS)
+                continue
+            rows = sum(o.rows for o in outcomes)
+            _verify_counts(source.name, plan, outcomes, rows, expected)
+            files = staged.files()
+            result = DayResult(
+                source=source.name,
+                day=plan.day.isoformat(),
+                rows=rows,
+                expected_rows=expected,
+                files=len(files),
+                bytes=sum(f.stat().st_size for f in files),
+                seconds=time.monotonic() - started,
+                slices=len(outcomes),
+                method="pit" if tiebreaker else "scroll",
+                exact_pages=sum(o.exact_pages for o in outcomes),
+                unmapped_documents=sum(o.unmapped_documents for o in outcomes),
+                context_restarts=restarts + sum(o.restarts for o in outcomes),
+                schema=schema,
+                location=str(staged.link),
+            )
+            lake.publish(staged, _manifest(result, plan))
+            return result
+
+
+def _run_slices(
+    slices: int,
+    staged: StagedPartition,
+    schema: SourceSchema,
+    lake_settings: LakeSettings,
+    expected_total: int,
+    on_progress: Callable[[Progress], None] | None,
+    started: float,
+    read_slice: Callable[[int, SliceProgress], Iterator[Page]],
+    restart_slices: bool = False,
+) -> list[_SliceOutcome]:
+    """Run every slice in its own thread; the first failure stops the others."""
+    stop = threading.Event()
+    done = [0] * slices
+
+    def run(slice_id: int) -> _SliceOutcome:
+        outcome = _SliceOutcome()
+        writer = SliceFileWriter(
+            staged.directory, slice_id, schema.arrow_schema, lake_settings.compression, lake_settings.target_file_rows
+        )
+        while True:
+            progress = SliceProgress()
+            try:
+                for page in read_slice(slice_id, progress):
+                    if stop.is_set():
+                        raise InterruptedError("another slice failed")
+                    writer.write(page.table)
+                    outcome.exact_pages += page.exact_path
+                    outcome.unmapped_documents += page.unmapped_documents
+                    done[slice_id] = writer.rows
+                break
+            except ContextLost:
+                if not restart_slices or outcome.restarts >= MAX_CONTEXT_RESTARTS:
+                    raise
+                outcome.restarts += 1
+                writer.discard()
+                outcome.exact_pages = outcome.unmapped_documents = done[slice_id] = 0
+        writer.close(write_empty=slice_id == 0)
+        outcome.rows, outcome.expected = writer.rows, progress.expected
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=slices, thread_name_prefix="es-slice") as pool:
+        futures: list[Future[_SliceOutcome]] = [pool.submit(run, i) for i in range(slices)]
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=PROGRESS_INTERVAL_S, return_when=FIRST_EXCEPTION)
+            if any(f.exception() for f in finished):
+                stop.set()
+                break
+            if on_progress is not None and pending:
+                on_progress(Progress(sum(done), expected_total, time.monotonic() - started))
+        wait(pending)
+    for future in futures:
+        if future.exception() is not None and not isinstance(future.exception(), InterruptedError):
+            raise future.exception()  # type: ignore[misc]
+    return [f.result() for f in futures]
+
+
+def _verify_counts(
+    source: str, plan: DayPlan, outcomes: list[_SliceOutcome], rows: int, expected: int
+) -> None:
+    short = [
+        f"slice {i + 1}: wrote {o.rows:,} of {o.expected:,}"
+        for i, o in enumerate(outcomes)
+        if o.expected is not None and o.rows != o.expected
+    ]
+    if short or rows != expected:
+        raise IncompleteExtraction(
+            f"{source} {plan.day}: wrote {rows:,} documents but Elasticsearch counts {expected:,} for the day"
+            + (f" ({'; '.join(short)})" if short else "")
+            + "; the previously published day was left in place"
+        )
+
+
+def _write_empty(staged: StagedPartition, schema: SourceSchema, lake_settings: LakeSettings) -> None:
+    """A day without documents still gets one empty file, so readers see its columns."""
+    SliceFileWriter(staged.directory, 0, schema.arrow_schema, lake_settings.compression, 1).close(write_empty=True)
+
+
+def _manifest(result: DayResult, plan: DayPlan) -> dict[str, object]:
+    return {
+        "source": result.source,
+        "day": result.day,
+        "rows": result.rows,
+        "files": result.files,
+        "bytes": result.bytes,
+        "indices": plan.indices,
+        "cluster": plan.cluster.label,
+        "method": result.method,
+        "schema_fingerprint": result.schema.fingerprint,
+        "columns": [
+            {"column": column, "source_path": path, "type": arrow_type}
+            for column, path, arrow_type in result.schema.column_paths()
+        ],
+    }

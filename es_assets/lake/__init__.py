@@ -1,0 +1,1 @@
+"""lake stage of the pipeline."""
