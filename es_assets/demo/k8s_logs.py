@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import urllib3
@@ -47,13 +47,15 @@ _P_USER = 0.85
 # Extra error rate of the one namespace that has "an incident" on a given day, so the
 # "top namespaces by errors per day" ranking changes from day to day.
 _INCIDENT_ERROR_BOOST = 0.12
+_T = TypeVar("_T")
+
 # Size of the lookup tables that turn one uniform draw into a categorical value.
 _TABLE = 1000
 
 
-def index_name(day: dt.date) -> str:
+def index_name(day: dt.date, prefix: str = INDEX_PREFIX) -> str:
     """Daily index name, e.g. ``logs-k8s-2026.11.23``."""
-    return f"{INDEX_PREFIX}{day:%Y.%m.%d}"
+    return f"{prefix}{day:%Y.%m.%d}"
 
 
 def index_mapping() -> dict[str, Any]:
@@ -366,6 +368,9 @@ _STATUS_WEIGHTS: dict[str, tuple[tuple[int, int], ...]] = {
 }
 
 
+_User = tuple[str, str, str]  # (id, name, name as a JSON string literal)
+
+
 @dataclass(frozen=True, slots=True)
 class _Pod:
     namespace_index: int
@@ -383,7 +388,7 @@ class _Pools:
 
     pods: tuple[_Pod, ...]
     pod_cumulative_weights: tuple[float, ...]
-    users: tuple[tuple[str, str, str], ...]  # (id, name, name as a JSON string literal)
+    users: tuple[_User, ...]
     tag_sets: tuple[tuple[str, ...], ...]
     methods: tuple[str, ...]
     statuses: dict[str, tuple[int, ...]]
@@ -398,13 +403,31 @@ class _Pools:
 
 
 @dataclass(frozen=True, slots=True)
-class _DayFormats:
-    """The day's date as each log format writes it."""
+class _Day:
+    """What the renderers share for one generate_docs() call."""
 
-    iso: str  # 2026-11-23
+    pools: _Pools
+    rand: Callable[[], float]  # random() of the call's seeded Random
+    iso: str  # the day as 2026-11-23
     nginx: str  # 23/Nov/2026
     slash: str  # 2026/11/23
     klog: str  # 1123
+
+    def pick(self, values: Sequence[_T]) -> _T:
+        return values[int(self.rand() * len(values))]
+
+
+@dataclass(slots=True)
+class _Event:
+    """The values already drawn for one document, from which its log line is rendered."""
+
+    time: str  # HH:MM:SS.mmm
+    level: str
+    pod: _Pod
+    http: dict[str, Any] | None
+    request_id: str  # ingress-nginx and the API server log one even for untraced requests
+    trace_id: str | None
+    user: _User | None
 
 
 def _table(weights: Sequence[tuple[Any, float]]) -> tuple[Any, ...]:
@@ -553,7 +576,9 @@ def generate_docs(day: dt.date, count: int, seed: int = 0) -> Iterator[tuple[str
     n_latencies, n_sizes = len(latencies), len(sizes)
     hms_pool, millis = p.hms, p.millis
     iso_date = day.isoformat()
-    dates = _DayFormats(
+    d = _Day(
+        pools=p,
+        rand=rand,
         iso=iso_date,
         nginx=f"{day.day:02d}/{_MONTHS[day.month - 1]}/{day.year}",
         slash=f"{day:%Y/%m/%d}",
@@ -583,9 +608,8 @@ def generate_docs(day: dt.date, count: int, seed: int = 0) -> Iterator[tuple[str
         trace_id = request_id if rand() < _P_TRACE else None
         user = users[int(rand() * n_users)] if rand() < _P_USER else None
 
-        log, message = _RENDERERS[pod.style](
-            p, rand, dates, f"{hms}.{milli}", level, pod, http, request_id, trace_id, user
-        )
+        event = _Event(f"{hms}.{milli}", level, pod, http, request_id, trace_id, user)
+        log, message = _RENDERERS[pod.style](d, event)
         kubernetes = pod.kubernetes.copy()
         kubernetes["labels"] = pod.labels.copy()
         source: dict[str, Any] = {
@@ -611,102 +635,92 @@ def generate_docs(day: dt.date, count: int, seed: int = 0) -> Iterator[tuple[str
 # --------------------------------------------------------------------------------------------
 # Log line renderers, one per style: each returns ``(log, message)``, where ``log`` is the raw
 # container line (150-400 bytes) and ``message`` what a Fluent Bit parser would extract.
-# ``time`` is the document's "HH:MM:SS.mmm"; ``request_id`` is a fresh random 128-bit hex id
-# that ingress-nginx and the API server log even when the request is not traced.
 # --------------------------------------------------------------------------------------------
-_Rand = Callable[[], float]  # a bound random.Random.random
-_User = tuple[str, str, str]
-
-
-def _pick(rand: _Rand, values: Sequence[Any]) -> Any:
-    return values[int(rand() * len(values))]
-
-
-def _render_json(p: _Pools, rand: _Rand, d: _DayFormats, time: str, level: str, pod: _Pod,
-                 http: dict[str, Any] | None, request_id: str, trace_id: str | None, user: _User | None) -> tuple[str, str]:
-    message, message_json = _pick(rand, p.app_messages[level])
+def _render_json(d: _Day, e: _Event) -> tuple[str, str]:
+    message, message_json = d.pick(d.pools.app_messages[e.level])
     # Escaped pool strings keep the line valid JSON, as a structured logger would write it.
-    line = f'{{"ts":"{d.iso}T{time}Z","level":"{level.lower()}","logger":"{pod.logger}.service","msg":{message_json}'
-    if http is not None:
+    line = (f'{{"ts":"{d.iso}T{e.time}Z","level":"{e.level.lower()}",'
+            f'"logger":"{e.pod.logger}.service","msg":{message_json}')
+    if (http := e.http) is not None:
         line += (f',"method":"{http["method"]}","path":"{http["path"]}","status":{http["status"]}'
                  f',"duration_ms":{http["latency_ms"]},"bytes":{http["bytes"]}')
-    if trace_id is not None:
-        line += f',"trace_id":"{trace_id}"'
-    if user is not None:
-        line += f',"user_id":"{user[0]}","user_name":{user[2]}'
-    return line + f',"pid":1,"hostname":"{pod.kubernetes["pod_name"]}"}}', message
+    if e.trace_id is not None:
+        line += f',"trace_id":"{e.trace_id}"'
+    if e.user is not None:
+        line += f',"user_id":"{e.user[0]}","user_name":{e.user[2]}'
+    return line + f',"pid":1,"hostname":"{e.pod.kubernetes["pod_name"]}"}}', message
 
 
-def _render_nginx(p: _Pools, rand: _Rand, d: _DayFormats, time: str, level: str, pod: _Pod,
-                  http: dict[str, Any] | None, request_id: str, trace_id: str | None, user: _User | None) -> tuple[str, str]:
-    client = _pick(rand, p.client_ips)
-    if http is None:
-        message = _pick(rand, _NGINX_ERRORS[level])
-        line = (f"{d.slash} {time[:8]} [{level.lower()}] 27#27: *{int(rand() * 9_000_000)} {message}, "
-                f'client: {client}, server: shop.example.com, request: "GET {_pick(rand, pod.paths)} HTTP/2.0", '
-                f'host: "shop.example.com"')
+def _render_nginx(d: _Day, e: _Event) -> tuple[str, str]:
+    client, hms = d.pick(d.pools.client_ips), e.time[:8]
+    if (http := e.http) is None:
+        message = d.pick(_NGINX_ERRORS[e.level])
+        line = (f"{d.slash} {hms} [{e.level.lower()}] 27#27: *{int(d.rand() * 9_000_000)} {message}, "
+                f'client: {client}, server: shop.example.com, '
+                f'request: "GET {d.pick(e.pod.paths)} HTTP/2.0", host: "shop.example.com"')
         return line, message
-    method, path, status = http["method"], http["path"], http["status"]
+    method, path, status, size = http["method"], http["path"], http["status"], http["bytes"]
     seconds = round(http["latency_ms"] / 1000, 3)
     # ingress-nginx's default log-format-upstream
-    line = (f'{client} - - [{d.nginx}:{time[:8]} +0000] "{method} {path} HTTP/2.0" {status} {http["bytes"]} '
-            f'"{_pick(rand, _REFERERS)}" "{_pick(rand, _USER_AGENTS)}" {int(rand() * 900) + 60} {seconds} '
-            f"[{_pick(rand, p.upstreams)}] [] {_pick(rand, p.client_ips)}:8080 {http['bytes']} {seconds} "
-            f"{status} {request_id}")
+    line = (f'{client} - - [{d.nginx}:{hms} +0000] "{method} {path} HTTP/2.0" {status} {size} '
+            f'"{d.pick(_REFERERS)}" "{d.pick(_USER_AGENTS)}" {int(d.rand() * 900) + 60} {seconds} '
+            f"[{d.pick(d.pools.upstreams)}] [] {d.pick(d.pools.client_ips)}:8080 {size} {seconds} "
+            f"{status} {e.request_id}")
     return line, f"{method} {path} {status}"
 
 
-def _render_java(p: _Pools, rand: _Rand, d: _DayFormats, time: str, level: str, pod: _Pod,
-                 http: dict[str, Any] | None, request_id: str, trace_id: str | None, user: _User | None) -> tuple[str, str]:
-    message = _pick(rand, p.app_messages[level])[0]
-    thread = f"http-nio-{pod.http_port}-exec-{int(rand() * 200) + 1}" if http is not None else "scheduling-1"
+def _render_java(d: _Day, e: _Event) -> tuple[str, str]:
+    pod, http = e.pod, e.http
+    message = d.pick(d.pools.app_messages[e.level])[0]
+    thread = "scheduling-1" if http is None else f"http-nio-{pod.http_port}-exec-{int(d.rand() * 200) + 1}"
     # Spring Boot's default console pattern, with the trace id from Micrometer tracing
-    line = (f"{d.iso}T{time}Z {level:>5} 1 --- [{pod.kubernetes['container_name']}] [{thread}] "
-            f"[{trace_id or ''}] c.e.{pod.logger}.service.Handler : {message}")
-    if http is not None:
+    line = (f"{d.iso}T{e.time}Z {e.level:>5} 1 --- [{pod.kubernetes['container_name']}] [{thread}] "
+            f"[{e.trace_id or ''}] c.e.{pod.logger}.service.Handler : {message}")
+    if http is None:
+        line += f" (job={pod.logger}-sync, elapsed={int(d.rand() * 5000)}ms, host={pod.kubernetes['host']})"
+    else:
         line += f" [{http['method']} {http['path']} -> {http['status']} in {http['latency_ms']}ms]"
-    else:
-        line += f" (job={pod.logger}-sync, elapsed={int(rand() * 5000)}ms, host={pod.kubernetes['host']})"
-    if level == "ERROR":
-        line += "\n" + _pick(rand, _JAVA_EXCEPTIONS).replace("{pkg}", pod.logger)
+    if e.level == "ERROR":
+        line += "\n" + d.pick(_JAVA_EXCEPTIONS).replace("{pkg}", pod.logger)
     return line, message
 
 
-def _render_python(p: _Pools, rand: _Rand, d: _DayFormats, time: str, level: str, pod: _Pod,
-                   http: dict[str, Any] | None, request_id: str, trace_id: str | None, user: _User | None) -> tuple[str, str]:
-    message = _pick(rand, p.app_messages[level])[0]
-    python_level = "WARNING" if level == "WARN" else level
-    prefix = f"{d.iso} {time.replace('.', ',')} {python_level:<8} [{pod.logger}] [trace={trace_id or '-'}] "
-    if http is not None:
-        # uvicorn access line
-        line = (f'{prefix}{_pick(rand, p.client_ips)}:{int(rand() * 50_000) + 10_000} - '
-                f'"{http["method"]} {http["path"]} HTTP/1.1" {http["status"]} ({http["latency_ms"]} ms) {message}')
-    else:
+def _render_python(d: _Day, e: _Event) -> tuple[str, str]:
+    pod, http = e.pod, e.http
+    message = d.pick(d.pools.app_messages[e.level])[0]
+    python_level = "WARNING" if e.level == "WARN" else e.level
+    prefix = (f"{d.iso} {e.time.replace('.', ',')} {python_level:<8} [{pod.logger}] "
+              f"[trace={e.trace_id or '-'}] ")
+    if http is None:
         line = f"{prefix}{message} | task={pod.logger}.run_batch pid=1 host={pod.kubernetes['pod_name']}"
-        if user is not None:
-            line += f" user={user[0]} ({user[1]})"
-    if level == "ERROR":
-        line += "\n" + _pick(rand, _PYTHON_TRACEBACKS).replace("{pkg}", pod.logger)
+        if e.user is not None:
+            line += f" user={e.user[0]} ({e.user[1]})"
+    else:  # uvicorn's access line
+        line = (f"{prefix}{d.pick(d.pools.client_ips)}:{int(d.rand() * 50_000) + 10_000} - "
+                f'"{http["method"]} {http["path"]} HTTP/1.1" {http["status"]} '
+                f"({http['latency_ms']} ms) {message}")
+    if e.level == "ERROR":
+        line += "\n" + d.pick(_PYTHON_TRACEBACKS).replace("{pkg}", pod.logger)
     return line, message
 
 
-def _render_klog(p: _Pools, rand: _Rand, d: _DayFormats, time: str, level: str, pod: _Pod,
-                 http: dict[str, Any] | None, request_id: str, trace_id: str | None, user: _User | None) -> tuple[str, str]:
-    severity = "I" if level in ("INFO", "DEBUG") else level[0]
-    prefix = f"{severity}{d.klog} {time}{int(rand() * 1000):03d}       1 "
-    if http is not None:
-        message = "HTTP"
-        line = (f'{prefix}httplog.go:134] "HTTP" verb="{http["method"]}" URI="{http["path"]}" '
-                f'latency="{http["latency_ms"]}ms" userAgent="{_pick(rand, _USER_AGENTS)}" '
-                f'audit-ID="{request_id}" srcIP="{_pick(rand, p.client_ips)}:{int(rand() * 50_000) + 10_000}" '
-                f'resp={http["status"]}')
-    else:
-        source_line, message = _pick(rand, _KLOG_MESSAGES[level])
-        line = f'{prefix}{source_line}] {message} pod="{pod.kubernetes["namespace_name"]}/{pod.kubernetes["pod_name"]}"'
-    return line, message
+def _render_klog(d: _Day, e: _Event) -> tuple[str, str]:
+    severity = "I" if e.level in ("INFO", "DEBUG") else e.level[0]
+    prefix = f"{severity}{d.klog} {e.time}{int(d.rand() * 1000):03d}       1 "
+    if (http := e.http) is None:
+        source_line, message = d.pick(_KLOG_MESSAGES[e.level])
+        pod = e.pod.kubernetes
+        line = f'{prefix}{source_line}] {message} pod="{pod["namespace_name"]}/{pod["pod_name"]}"'
+        return line, message
+    line = (f'{prefix}httplog.go:134] "HTTP" verb="{http["method"]}" URI="{http["path"]}" '
+            f'latency="{http["latency_ms"]}ms" userAgent="{d.pick(_USER_AGENTS)}" '
+            f'audit-ID="{e.request_id}" '
+            f'srcIP="{d.pick(d.pools.client_ips)}:{int(d.rand() * 50_000) + 10_000}" '
+            f'resp={http["status"]}')
+    return line, "HTTP"
 
 
-_RENDERERS = {
+_RENDERERS: dict[str, Callable[[_Day, _Event], tuple[str, str]]] = {
     "json": _render_json,
     "nginx": _render_nginx,
     "java": _render_java,
@@ -718,8 +732,15 @@ _RENDERERS = {
 # --------------------------------------------------------------------------------------------
 # Loader
 # --------------------------------------------------------------------------------------------
-def _request(http: urllib3.PoolManager, method: str, url: str, body: bytes | None = None,
-             content_type: str = "application/json", ok: Sequence[int] = (200, 201)) -> urllib3.BaseHTTPResponse:
+def _request(
+    http: urllib3.PoolManager,
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    content_type: str = "application/json",
+    ok: Sequence[int] = (200, 201),
+) -> urllib3.BaseHTTPResponse:
+    # Per-request headers replace the pool's, so merge them to keep e.g. Authorization.
     response = http.request(method, url, body=body, headers={**http.headers, "Content-Type": content_type})
     if response.status not in ok:
         raise RuntimeError(f"{method} {url} -> HTTP {response.status}: {response.data[:1000]!r}")
@@ -737,19 +758,21 @@ def _bulk(http: urllib3.PoolManager, base: str, index: str, lines: list[bytes]) 
 
 
 def load_days(base_url: str, days: Sequence[dt.date], docs_per_day: int, seed: int = 0,
-              batch_size: int = 5000, headers: Mapping[str, str] | None = None) -> dict[str, int]:
+              batch_size: int = 5000, headers: Mapping[str, str] | None = None,
+              index_prefix: str = INDEX_PREFIX) -> dict[str, int]:
     """(Re)create one index per day and bulk-index ``generate_docs(day, docs_per_day, seed)``.
 
     Existing indices are deleted first, so a load is repeatable. Each index is refreshed at
     the end so the documents are searchable when this returns. ``headers`` are sent with
-    every request (e.g. ``Authorization``). Returns ``{index_name: docs_indexed}``.
+    every request (e.g. ``Authorization``); ``index_prefix`` lets tests keep their indices
+    apart. Returns ``{index_name: docs_indexed}``.
     """
     base = base_url.rstrip("/")
     counts: dict[str, int] = {}
     timeout = urllib3.Timeout(connect=10, read=300)
     with urllib3.PoolManager(headers=dict(headers or {}), timeout=timeout) as http:
         for day in days:
-            index = index_name(day)
+            index = index_name(day, index_prefix)
             _request(http, "DELETE", f"{base}/{index}", ok=(200, 404))
             _request(http, "PUT", f"{base}/{index}", orjson.dumps(index_mapping()))
             lines: list[bytes] = []
@@ -770,6 +793,7 @@ def load_days(base_url: str, days: Sequence[dt.date], docs_per_day: int, seed: i
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Command-line entry point; see the module docstring."""
     parser = argparse.ArgumentParser(description="Load synthetic Kubernetes logs into daily indices.")
     parser.add_argument("--url", default="http://127.0.0.1:9200", help="Elasticsearch base URL")
     parser.add_argument("--days", type=int, default=3, help="number of daily indices to load")

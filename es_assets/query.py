@@ -1,0 +1,50 @@
+"""Run SQL against the configured catalog and print the result: ``python -m es_assets.query "SELECT ..."``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from es_assets.catalog.duckdb_catalog import DuckDBCatalog
+from es_assets.config import load_settings
+
+TOP_ERROR_NAMESPACES_SQL = """
+WITH errors AS (
+    SELECT dt, kubernetes.namespace_name AS namespace, count(*) AS errors
+    FROM k8s_logs
+    WHERE level = 'ERROR'
+    GROUP BY ALL
+)
+SELECT dt, namespace, errors
+FROM (SELECT *, row_number() OVER (PARTITION BY dt ORDER BY errors DESC, namespace) AS rank FROM errors)
+WHERE rank <= 3
+ORDER BY dt, rank
+"""
+
+
+def run_query(sql: str, config_path: str | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    settings = load_settings(config_path)
+    assert settings.catalog.duckdb_path is not None
+    return DuckDBCatalog(settings.catalog.duckdb_path).query(sql)
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sql", help="the query; tables are named after the sources")
+    parser.add_argument("--config", help="es_assets.yaml (default: $ES_ASSETS_CONFIG or ./es_assets.yaml)")
+    args = parser.parse_args(argv)
+    columns, rows = run_query(args.sql, args.config)
+    print(format_table(columns, rows))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The code location loads, has the expected graph, and passes Dagster's own validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from es_assets.config import load_settings
+from es_assets.definitions import build_definitions
+from es_assets_tests.support import write_config
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def two_source_definitions(tmp_path: Path) -> dg.Definitions:
+    config = write_config(tmp_path, "http://127.0.0.1:9200", "logs-*", dt.date(2026, 11, 1))
+    text = config.read_text()
+    extra = "- array_fields: []\n  index: audit-*\n  name: audit\n  start_date: '2026-10-01'\n" \
+            "  timestamp_field: event.created\n  timezone: Europe/Paris\n"
+    config.write_text(text + extra)
+    return build_definitions(load_settings(config))
+
+
+def test_definitions_are_loadable(tmp_path: Path) -> None:
+    dg.Definitions.validate_loadable(two_source_definitions(tmp_path))
+
+
+def test_each_source_has_its_three_assets_in_order(tmp_path: Path) -> None:
+    graph = two_source_definitions(tmp_path).resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {f"{layer}/{src}" for layer in ("elasticsearch", "parquet", "athena") for src in ("k8s_logs", "audit")}
+    for src in ("k8s_logs", "audit"):
+        parquet = graph.get(dg.AssetKey(["parquet", src]))
+        table = graph.get(dg.AssetKey(["athena", src]))
+        assert parquet.parent_keys == {dg.AssetKey(["elasticsearch", src])}
+        assert table.parent_keys == {dg.AssetKey(["parquet", src])}
+        assert parquet.description and table.description
+
+
+def test_partitions_follow_each_source(tmp_path: Path) -> None:
+    graph = two_source_definitions(tmp_path).resolve_asset_graph()
+    audit = graph.get(dg.AssetKey(["parquet", "audit"])).partitions_def
+    assert isinstance(audit, dg.DailyPartitionsDefinition)
+    assert audit.timezone == "Europe/Paris"
+    assert audit.get_first_partition_key() == "2026-10-01"
+    k8s = graph.get(dg.AssetKey(["athena", "k8s_logs"])).partitions_def
+    assert k8s == graph.get(dg.AssetKey(["elasticsearch", "k8s_logs"])).partitions_def
+    assert k8s.get_first_partition_key() == "2026-11-01"
+
+
+def test_dagster_validates_the_workspace() -> None:
+    env = {**os.environ, "ES_ASSETS_CONFIG": str(PROJECT / "es_assets.yaml")}
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Validation successful for code location es_assets.definitions" in result.stderr + result.stdout

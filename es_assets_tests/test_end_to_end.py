@@ -1,0 +1,136 @@
+"""Elasticsearch → Dagster → Parquet lake → DuckDB, against both emulators, every value compared."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from es_assets.config import load_settings
+from es_assets.demo import k8s_logs
+from es_assets.lake.partitions import LocalLake
+from es_assets.query import run_query
+from es_assets_tests.support import (
+    counts_by_day,
+    elasticsearch_documents,
+    lake_rows,
+    materialize_days,
+    unique_prefix,
+    without_nulls,
+    write_config,
+)
+
+pytestmark = pytest.mark.integration
+
+DAYS = [dt.date(2026, 11, 20), dt.date(2026, 11, 21)]
+DOCS_PER_DAY = 1_500
+
+
+def expected_row(document: dict[str, Any]) -> dict[str, Any]:
+    """A document as the README's rules say it lands: ``@timestamp`` → ``timestamp`` (UTC), nulls dropped."""
+    source = dict(document["_source"])
+    timestamp = dt.datetime.fromisoformat(source.pop("@timestamp").replace("Z", "+00:00"))
+    return without_nulls({"_index": document["_index"], "_id": document["_id"], "timestamp": timestamp, **source})
+
+
+@pytest.fixture(scope="module")
+def loaded(search_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Two days of container logs in ``search_url`` and a config whose lake is empty."""
+    prefix = unique_prefix("e2e")
+    counts = k8s_logs.load_days(search_url, DAYS, DOCS_PER_DAY, index_prefix=prefix)
+    config = write_config(tmp_path_factory.mktemp("e2e"), search_url, f"{prefix}*", DAYS[0],
+                          source={"page_size": 500, "slices": 2})
+    return {"url": search_url, "prefix": prefix, "counts": counts, "config": config}
+
+
+@pytest.fixture(scope="module")
+def materialized(loaded: dict[str, Any]) -> dict[str, Any]:
+    result = materialize_days(loaded["config"], DAYS[0], DAYS[-1])
+    assert result.success
+    return {**loaded, "result": result}
+
+
+def test_every_value_of_every_document_lands_in_the_lake(materialized: dict[str, Any]) -> None:
+    settings = load_settings(materialized["config"])
+    rows = lake_rows(settings, "k8s_logs")
+    documents = elasticsearch_documents(materialized["url"], f"{materialized['prefix']}*")
+    assert len(documents) == len(DAYS) * DOCS_PER_DAY
+
+    assert counts_by_day(rows) == {day: DOCS_PER_DAY for day in DAYS}
+    actual = {(r["_index"], r["_id"]): without_nulls({k: v for k, v in r.items() if k != "dt"}) for r in rows}
+    expected = {(d["_index"], d["_id"]): expected_row(d) for d in documents}
+    assert actual.keys() == expected.keys()
+    mismatches = [key for key in expected if actual[key] != expected[key]]
+    assert not mismatches, f"{len(mismatches)} rows differ, e.g. {actual[mismatches[0]]} != {expected[mismatches[0]]}"
+
+
+def test_column_types_are_athena_friendly(materialized: dict[str, Any]) -> None:
+    settings = load_settings(materialized["config"])
+    columns, rows = run_query("SELECT column_name, data_type FROM information_schema.columns "
+                              "WHERE table_name = 'k8s_logs'", str(materialized["config"]))
+    types = dict(rows)
+    assert types["timestamp"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["tags"] == "VARCHAR[]"
+    assert types["_index"] == types["_id"] == "VARCHAR"
+    assert "status BIGINT" in types["http"] and "latency_ms DOUBLE" in types["http"]
+    day_dir = LocalLake(settings.lake.uri).published_partition("k8s_logs", DAYS[0])
+    assert day_dir is not None
+    parquet = pq.ParquetFile(sorted(day_dir.glob("*.parquet"))[0])
+    timestamp = parquet.schema.column(parquet.schema_arrow.get_field_index("timestamp"))
+    assert timestamp.physical_type == "INT64"  # never INT96
+    assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_lake_layout_is_hive_partitioned_by_day(materialized: dict[str, Any]) -> None:
+    settings = load_settings(materialized["config"])
+    table_dir = Path(settings.lake.uri.removeprefix("file://")) / "k8s_logs"
+    assert sorted(p.name for p in table_dir.iterdir()) == [f"dt={day}" for day in DAYS]
+    for day in DAYS:
+        names = sorted(p.name for p in (table_dir / f"dt={day}").glob("*.parquet"))
+        assert names and all(n.startswith("part-") for n in names)
+
+
+def test_the_analysis_query_runs_through_the_catalog(materialized: dict[str, Any]) -> None:
+    columns, rows = run_query(
+        "SELECT level, count(*) AS n FROM k8s_logs GROUP BY 1 ORDER BY 1", str(materialized["config"])
+    )
+    assert columns == ["level", "n"]
+    assert sum(n for _, n in rows) == len(DAYS) * DOCS_PER_DAY
+    assert {level for level, _ in rows} <= {"DEBUG", "INFO", "WARN", "ERROR"}
+
+
+def test_checks_pass_and_metadata_describes_the_day(materialized: dict[str, Any]) -> None:
+    result = materialized["result"]
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {
+        "row_count_matches_elasticsearch", "no_duplicate_documents", "schema_compatible_with_table",
+        "table_rows_match_parquet",
+    }
+    assert all(e.passed for e in evaluations)
+    parquet_events = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.path == ["parquet", "k8s_logs"]
+    ]
+    assert sorted(e.partition for e in parquet_events) == [str(day) for day in DAYS]
+    metadata = parquet_events[0].materialization.metadata
+    assert metadata["rows"].value == len(DAYS) * DOCS_PER_DAY
+    assert metadata["files"].value >= len(DAYS)
+    assert "dagster/column_schema" in metadata
+
+
+def test_rematerializing_a_day_replaces_it_with_the_same_rows(materialized: dict[str, Any]) -> None:
+    settings = load_settings(materialized["config"])
+    lake = LocalLake(settings.lake.uri)
+    before = lake_rows(settings, "k8s_logs")
+    old_version = lake.published_partition("k8s_logs", DAYS[0])
+
+    assert materialize_days(materialized["config"], DAYS[0], DAYS[0]).success
+
+    after = lake_rows(settings, "k8s_logs")
+    new_version = lake.published_partition("k8s_logs", DAYS[0])
+    assert new_version != old_version and old_version is not None and not old_version.exists()
+    key = lambda row: (row["_index"], row["_id"])  # noqa: E731
+    assert sorted(after, key=key) == sorted(before, key=key)
+    assert len({key(row) for row in after}) == len(after)  # no duplicates

@@ -1,0 +1,320 @@
+"""What es_assets sends on the wire, and what it does when the cluster or the network misbehaves.
+
+Every test extracts one small day through :class:`FaultProxy` in front of a real emulator (both
+products, via ``search_url``) and checks the outcome in the lake itself: either the day holds
+exactly the documents that were indexed, each once, or the run fails loudly and leaves the
+previously published day as it was. Faults hit search pages only (mostly ``search_after`` pages,
+i.e. mid-extraction), so the planning requests before them run normally.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import urllib3
+
+from es_assets.config import Settings, parse_settings
+from es_assets.demo.k8s_logs import generate_docs, index_name, load_days
+from es_assets.errors import AuthenticationError, IncompleteExtraction
+from es_assets.extract import DayResult, extract_day
+from es_assets.lake.partitions import VERSIONS_DIR, LocalLake, partition_name
+from es_assets.schema.fields import ID_COLUMN
+from es_assets.source.cluster import detect_cluster, plan_day
+from es_assets.source.http import EsHttp
+from es_assets_tests.fault_proxy import Fault, FaultKind, FaultProxy, RecordedRequest, es_error
+
+pytestmark = pytest.mark.integration
+
+SOURCE = "k8s"
+DOCS = 600
+PAGE_SIZE = 100  # six pages per slice-day: room to inject faults mid-extraction
+RETRY_BUDGET_S = 20
+
+_next_day = itertools.count()
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedDay:
+    day: dt.date
+    index: str
+    ids: frozenset[str]
+
+
+@pytest.fixture
+def loaded_day(search_url: str) -> Iterator[LoadedDay]:
+    """A fresh index holding DOCS synthetic documents of a day no other test uses."""
+    day = dt.date(2031, 1, 1) + dt.timedelta(days=next(_next_day))
+    load_days(search_url, [day], DOCS)
+    yield LoadedDay(day, index_name(day), frozenset(doc_id for doc_id, _ in generate_docs(day, DOCS)))
+    urllib3.request("DELETE", f"{search_url}/{index_name(day)}")  # the emulators keep indices in memory
+
+
+@pytest.fixture
+def proxy(search_url: str) -> Iterator[FaultProxy]:
+    with FaultProxy(search_url) as proxy:
+        yield proxy
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def make_settings(
+    proxy: FaultProxy, loaded: LoadedDay, tmp_path: Path, slices: int = 2, request_timeout_s: int = 10
+) -> Settings:
+    return parse_settings(
+        {
+            "elasticsearch": {
+                "hosts": [proxy.url],
+                "request_timeout_seconds": request_timeout_s,
+                "retry_budget_seconds": RETRY_BUDGET_S,
+            },
+            "lake": {"uri": f"file://{tmp_path / 'lake'}"},
+            "catalog": {"kind": "duckdb", "duckdb_path": str(tmp_path / "catalog.duckdb")},
+            "sources": [
+                {
+                    "name": SOURCE,
+                    "index": loaded.index,
+                    "timestamp_field": "@timestamp",
+                    "start_date": loaded.day,
+                    "page_size": PAGE_SIZE,
+                    "slices": slices,
+                }
+            ],
+        },
+        base_dir=tmp_path,
+    )
+
+
+def extract(settings: Settings, day: dt.date) -> DayResult:
+    """What the parquet asset does for one day: detect, plan, extract."""
+    http = EsHttp(settings.elasticsearch)
+    try:
+        source = settings.sources[0]
+        plan = plan_day(http, detect_cluster(http), source, day)
+        return extract_day(http, source, settings.lake, plan)
+    finally:
+        http.close()
+
+
+def published_ids(settings: Settings, day: dt.date) -> list[str]:
+    directory = LocalLake(settings.lake.uri).published_partition(SOURCE, day)
+    assert directory is not None, f"{day} is not published"
+    tables = [pq.read_table(path, columns=[ID_COLUMN]) for path in sorted(directory.glob("*.parquet"))]
+    return pa.concat_tables(tables).column(ID_COLUMN).to_pylist()
+
+
+def assert_exact_day(settings: Settings, loaded: LoadedDay, result: DayResult) -> None:
+    ids = published_ids(settings, loaded.day)
+    assert result.rows == result.expected_rows == len(ids) == len(loaded.ids)  # length too: no duplicates
+    assert set(ids) == loaded.ids
+
+
+def partition_snapshot(settings: Settings, day: dt.date) -> tuple[Path | None, dict[str, str]]:
+    """The published version's directory and a digest of each of its files."""
+    directory = LocalLake(settings.lake.uri).published_partition(SOURCE, day)
+    files = sorted(directory.iterdir()) if directory is not None else []
+    return directory, {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+
+
+def versions_on_disk(settings: Settings, day: dt.date) -> list[Path]:
+    lake = LocalLake(settings.lake.uri)
+    return [p for p in (lake.root / VERSIONS_DIR / SOURCE / partition_name(day)).iterdir() if p.is_dir()]
+
+
+def is_page(request: RecordedRequest) -> bool:
+    """A search page of a slice (PIT searches go to /_search; the count has no sort)."""
+    return request.method == "POST" and request.path.startswith("/_search?") and "sort" in request.json()
+
+
+def is_later_page(request: RecordedRequest) -> bool:
+    return is_page(request) and "search_after" in request.json()
+
+
+def assert_retried(proxy: FaultProxy, kind: FaultKind, faults: int) -> None:
+    """Each faulted page was asked again and answered, and no answered page was read twice."""
+    pages = [r for r in proxy.requests if is_page(r)]
+    faulted = [r.body for r in pages if r.fault is kind]
+    answered = [r.body for r in pages if r.fault is None]
+    assert len(faulted) == faults
+    assert set(faulted) <= set(answered)
+    assert len(answered) == len(set(answered))
+
+
+def respond(status: int, body: bytes, times: int = 1) -> Fault:
+    return Fault(match=is_later_page, kind=FaultKind.RESPOND, status=status, body=body, times=times)
+
+
+def rewrite_page(change: Callable[[dict[str, Any]], object]) -> Fault:
+    """Rewrite the first search_after page's JSON in place with ``change(page)``."""
+
+    def rewrite(body: bytes) -> bytes:
+        page = orjson.loads(body)
+        change(page)
+        return orjson.dumps(page)
+
+    return Fault(match=is_later_page, kind=FaultKind.REWRITE, rewrite=rewrite)
+
+
+# --- the wire ------------------------------------------------------------------------------
+
+
+def test_every_request_is_plain_json_and_pages_use_pit_search_after(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
+) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    assert result.method == "pit"
+
+    assert proxy.requests
+    for request in proxy.requests:
+        where = f"{request.method} {request.path}"
+        # Exactly one value each: the official client's compatible-with media types are refused
+        # by Elasticsearch 8 and OpenSearch.
+        assert request.header_values("content-type") == ["application/json"], where
+        assert request.header_values("accept") == ["application/json"], where
+        user_agents = request.header_values("user-agent")
+        assert len(user_agents) == 1 and user_agents[0].startswith("es_assets/"), where
+        for _, value in request.headers:
+            assert "compatible-with" not in value and "vnd.elasticsearch" not in value, where
+
+    pages = [r for r in proxy.requests if is_page(r)]
+    assert len(pages) >= DOCS // PAGE_SIZE
+    for page in pages:
+        body = page.json()
+        assert body["pit"]["id"], page.body
+        assert body["sort"] == [{"_shard_doc": "asc"}], page.body
+        assert "filter_path" in parse_qs(urlsplit(page.path).query), page.path
+    assert any("search_after" in page.json() for page in pages)
+    assert not any(
+        urlsplit(r.path).path.endswith("/scroll") or "scroll" in parse_qs(urlsplit(r.path).query)
+        for r in proxy.requests
+    )
+    pit_paths = ("/_pit", "/_search/point_in_time")
+    opened = [r for r in proxy.requests if r.method == "POST" and urlsplit(r.path).path.endswith(pit_paths)]
+    closed = [r for r in proxy.requests if r.method == "DELETE" and urlsplit(r.path).path.endswith(pit_paths)]
+    assert len(opened) == len(closed) == 1
+
+
+# --- transient faults: retried, the day completes exactly ----------------------------------
+
+
+def test_a_429_storm_is_ridden_out(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=1)  # one slice: the 429s hit one page in a row
+    rejected = es_error(429, "es_rejected_execution_exception", "rejected execution of search (queue capacity 1000)")
+    proxy.add_fault(respond(429, rejected, times=5))
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    assert_retried(proxy, FaultKind.RESPOND, 5)
+
+
+def test_gateway_errors_are_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    proxy.add_fault(respond(502, b"<html>502 Bad Gateway</html>"))
+    proxy.add_fault(respond(503, es_error(503, "unavailable_shards_exception", "primary shard is not active")))
+    proxy.add_fault(respond(504, b"<html>504 Gateway Time-out</html>"))
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    assert_retried(proxy, FaultKind.RESPOND, 3)
+
+
+def test_connection_resets_are_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    proxy.add_fault(Fault(match=is_later_page, kind=FaultKind.RESET, times=2))
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    assert_retried(proxy, FaultKind.RESET, 2)
+
+
+def test_a_truncated_body_is_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
+    """urllib3 enforces Content-Length, so a cut-off body is a connection error, retried."""
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    proxy.add_fault(Fault(match=is_later_page, kind=FaultKind.TRUNCATE))
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    assert_retried(proxy, FaultKind.TRUNCATE, 1)
+
+
+def test_a_request_slower_than_the_timeout_is_retried(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
+) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=1, request_timeout_s=1)
+    proxy.add_fault(Fault(match=is_later_page, kind=FaultKind.DELAY, delay_s=2.0))
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    assert_retried(proxy, FaultKind.DELAY, 1)
+
+
+def test_a_lost_pit_restarts_the_day_on_a_new_pit(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    missing = es_error(404, "search_context_missing_exception", "No search context found for id [42]")
+    proxy.add_fault(respond(404, missing))
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    assert result.context_restarts == 1
+    pit_ids = {r.json()["pit"]["id"] for r in proxy.requests if is_page(r) and r.fault is None}
+    assert len(pit_ids) == 2  # the restart paged through a new PIT
+    assert versions_on_disk(settings, loaded_day.day) == [
+        LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day)
+    ]
+
+
+# --- faults that must fail the day and leave the published one alone -----------------------
+
+
+def test_a_page_with_failed_shards_fails_the_day_and_keeps_the_published_one(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
+) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    assert_exact_day(settings, loaded_day, extract(settings, loaded_day.day))
+    before = partition_snapshot(settings, loaded_day.day)
+
+    def fail_a_shard(page: dict[str, Any]) -> None:
+        shards = page["_shards"]
+        shards.update(successful=shards["successful"] - 1, failed=1, failures=[{
+            "shard": 0, "index": loaded_day.index, "node": "n1",
+            "reason": {"type": "node_disconnected_exception", "reason": "node n1 left the cluster"},
+        }])  # fmt: skip
+        page["hits"]["hits"] = page["hits"]["hits"][: PAGE_SIZE // 2]  # HTTP 200 with fewer hits
+
+    proxy.add_fault(rewrite_page(fail_a_shard))
+    with pytest.raises(IncompleteExtraction, match=r"shards failed.*node n1 left the cluster"):
+        extract(settings, loaded_day.day)
+    assert partition_snapshot(settings, loaded_day.day) == before
+    assert versions_on_disk(settings, loaded_day.day) == [before[0]]
+    assert set(published_ids(settings, loaded_day.day)) == loaded_day.ids
+
+
+def test_a_page_that_timed_out_fails_the_day(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    proxy.add_fault(rewrite_page(lambda page: page.update(timed_out=True)))
+    with pytest.raises(IncompleteExtraction, match="timed out"):
+        extract(settings, loaded_day.day)
+    assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
+    assert versions_on_disk(settings, loaded_day.day) == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_rejected_credentials_fail_at_once(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, status: int
+) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=1)
+    proxy.add_fault(respond(status, es_error(status, "security_exception", "unable to authenticate"), times=100))
+    started = time.monotonic()
+    with pytest.raises(AuthenticationError, match=f"HTTP {status}"):
+        extract(settings, loaded_day.day)
+    assert time.monotonic() - started < 5
+    assert sum(r.fault is FaultKind.RESPOND for r in proxy.requests) == 1  # no retry storm
+    assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
