@@ -27,6 +27,7 @@ DEFAULT_CONFIG_PATH = "es_assets.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COMPRESSIONS = ("zstd", "snappy", "gzip", "lz4", "none")
+_AUTOMATIONS = ("sensor", "schedule", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +81,12 @@ class SourceSettings:
     source_includes: tuple[str, ...] = ()
     source_excludes: tuple[str, ...] = ()
     pit_keep_alive: str = "5m"
+    # Which automation starts running: the sensor on new indices, the daily schedule, or none.
+    automation: str = "sensor"
+    sensor_interval_seconds: int = 300
+    settle_minutes: int = 30  # a day is complete this long after its midnight
+    late_data_days: int = 3  # re-run days this recent whose count changed
+    schedule_hour: int = 1
 
     @property
     def tz(self) -> ZoneInfo:
@@ -191,6 +198,11 @@ class _Reader:
             raise ConfigError(f"{where}: expected a positive integer, got {raw!r}")
         return raw
 
+    def non_negative_int(self, raw: Any, where: str) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+            raise ConfigError(f"{where}: expected a whole number >= 0, got {raw!r}")
+        return raw
+
     def boolean(self, raw: Any, where: str) -> bool:
         if not isinstance(raw, bool):
             raise ConfigError(f"{where}: expected true or false, got {raw!r}")
@@ -298,7 +310,8 @@ class _Reader:
             required={"name", "index", "timestamp_field", "start_date"},
             optional={
                 "timezone", "page_size", "slices", "array_fields", "source_includes",
-                "source_excludes", "pit_keep_alive",
+                "source_excludes", "pit_keep_alive", "automation", "sensor_interval_seconds",
+                "settle_minutes", "late_data_days", "schedule_hour",
             },
         )
         name = self.string(section["name"], f"{where}.name")
@@ -320,6 +333,12 @@ class _Reader:
         keep_alive = self.string(section.get("pit_keep_alive", "5m"), f"{where}.pit_keep_alive")
         if not re.fullmatch(r"\d+[smh]", keep_alive):
             raise ConfigError(f"{where}.pit_keep_alive: {keep_alive!r} must look like 90s, 5m or 1h")
+        automation = section.get("automation", "sensor")
+        if automation not in _AUTOMATIONS:
+            raise ConfigError(f"{where}.automation: {automation!r} is not one of {', '.join(_AUTOMATIONS)}")
+        schedule_hour = section.get("schedule_hour", 1)
+        if isinstance(schedule_hour, bool) or not isinstance(schedule_hour, int) or not 0 <= schedule_hour <= 23:
+            raise ConfigError(f"{where}.schedule_hour: expected an hour from 0 to 23, got {schedule_hour!r}")
         return SourceSettings(
             name=name,
             index=index,
@@ -332,6 +351,13 @@ class _Reader:
             source_includes=self.string_list(section.get("source_includes", []), f"{where}.source_includes"),
             source_excludes=self.string_list(section.get("source_excludes", []), f"{where}.source_excludes"),
             pit_keep_alive=keep_alive,
+            automation=automation,
+            sensor_interval_seconds=self.positive_int(
+                section.get("sensor_interval_seconds", 300), f"{where}.sensor_interval_seconds"
+            ),
+            settle_minutes=self.non_negative_int(section.get("settle_minutes", 30), f"{where}.settle_minutes"),
+            late_data_days=self.non_negative_int(section.get("late_data_days", 3), f"{where}.late_data_days"),
+            schedule_hour=schedule_hour,
         )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import random
+import string
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,7 +21,8 @@ from es_assets.lake.partitions import LocalLake
 
 def unique_prefix(label: str) -> str:
     """A fresh index prefix, so tests sharing one emulator never see each other's indices."""
-    return f"t-{label}-{uuid.uuid4().hex[:8]}-"
+    # Letters only: digits in the prefix could read as a date in an index name.
+    return f"t-{label}-{''.join(random.choices(string.ascii_lowercase, k=8))}-"
 
 
 def write_config(

@@ -112,7 +112,7 @@ def published_ids(settings: Settings, day: dt.date) -> list[str]:
     directory = LocalLake(settings.lake.uri).published_partition(SOURCE, day)
     assert directory is not None, f"{day} is not published"
     tables = [pq.read_table(path, columns=[ID_COLUMN]) for path in sorted(directory.glob("*.parquet"))]
-    return pa.concat_tables(tables).column(ID_COLUMN).to_pylist()
+    return [str(value) for value in pa.concat_tables(tables).column(ID_COLUMN).to_pylist()]
 
 
 def assert_exact_day(settings: Settings, loaded: LoadedDay, result: DayResult) -> None:
@@ -131,6 +131,14 @@ def partition_snapshot(settings: Settings, day: dt.date) -> tuple[Path | None, d
 def versions_on_disk(settings: Settings, day: dt.date) -> list[Path]:
     lake = LocalLake(settings.lake.uri)
     return [p for p in (lake.root / VERSIONS_DIR / SOURCE / partition_name(day)).iterdir() if p.is_dir()]
+
+
+def pit_requests(proxy: FaultProxy, method: str) -> int:
+    """How many PITs were opened (POST) or freed (DELETE), on either product's endpoint."""
+    return sum(
+        r.method == method and urlsplit(r.path).path.endswith(("/_pit", "/_search/point_in_time"))
+        for r in proxy.requests
+    )
 
 
 def is_page(request: RecordedRequest) -> bool:
@@ -202,10 +210,7 @@ def test_every_request_is_plain_json_and_pages_use_pit_search_after(
         urlsplit(r.path).path.endswith("/scroll") or "scroll" in parse_qs(urlsplit(r.path).query)
         for r in proxy.requests
     )
-    pit_paths = ("/_pit", "/_search/point_in_time")
-    opened = [r for r in proxy.requests if r.method == "POST" and urlsplit(r.path).path.endswith(pit_paths)]
-    closed = [r for r in proxy.requests if r.method == "DELETE" and urlsplit(r.path).path.endswith(pit_paths)]
-    assert len(opened) == len(closed) == 1
+    assert pit_requests(proxy, "POST") == pit_requests(proxy, "DELETE") == 1
 
 
 # --- transient faults: retried, the day completes exactly ----------------------------------
@@ -266,6 +271,7 @@ def test_a_lost_pit_restarts_the_day_on_a_new_pit(proxy: FaultProxy, loaded_day:
     assert result.context_restarts == 1
     pit_ids = {r.json()["pit"]["id"] for r in proxy.requests if is_page(r) and r.fault is None}
     assert len(pit_ids) == 2  # the restart paged through a new PIT
+    assert pit_requests(proxy, "POST") == pit_requests(proxy, "DELETE") == 2  # and the lost one was freed
     assert versions_on_disk(settings, loaded_day.day) == [
         LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day)
     ]
@@ -304,6 +310,17 @@ def test_a_page_that_timed_out_fails_the_day(proxy: FaultProxy, loaded_day: Load
         extract(settings, loaded_day.day)
     assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
     assert versions_on_disk(settings, loaded_day.day) == []
+
+
+def test_a_short_page_from_a_healthy_looking_response_fails_the_day(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
+) -> None:
+    """No shard admits a failure, yet a page comes back empty: the slice counts must catch it."""
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    proxy.add_fault(rewrite_page(lambda page: page["hits"].update(hits=[])))
+    with pytest.raises(IncompleteExtraction, match="but Elasticsearch counts"):
+        extract(settings, loaded_day.day)
+    assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
 
 
 @pytest.mark.parametrize("status", [401, 403])

@@ -1,0 +1,69 @@
+"""Run and measure one variant in this fresh process: ``python -m benchmarks.child JOB.json RESULT.json``.
+
+Started by :mod:`benchmarks.run`, one process per variant, so peak RSS is the variant's own. Only
+the variant's module (and with it its libraries) is imported, and that happens before the clock
+starts: the figures are about reading a day, not about importing pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.job import Job, Measurement, VariantRun
+
+# Job.kind -> module with ``prepare(job) -> VariantRun``.
+VARIANT_MODULES = {
+    "raw": "benchmarks.raw",
+    "raw+parse": "benchmarks.raw",
+    "seed-style": "benchmarks.seed_style",
+    "es_assets": "benchmarks.engine",
+}
+
+
+def _status_mb(key: str) -> float:
+    """A ``/proc/self/status`` memory figure (VmRSS, VmHWM) in MB.
+
+    VmHWM rather than ``getrusage().ru_maxrss``: Linux carries ru_maxrss over ``execve``, so a
+    child can inherit its parent's high-water mark, while VmHWM belongs to this address space.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{key} not in /proc/self/status")
+
+
+def _parquet_files(workdir: Path) -> list[Path]:
+    # resolve(): the es_assets lake reaches its files both directly and through a symlink.
+    return sorted({path.resolve() for path in workdir.rglob("*.parquet")})
+
+
+def measure(job: Job) -> Measurement:
+    prepare = importlib.import_module(VARIANT_MODULES[job.kind]).prepare
+    run: VariantRun = prepare(job)
+    rss_ready = _status_mb("VmRSS")
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    docs, details = run()
+    wall, cpu = time.perf_counter() - wall_started, time.process_time() - cpu_started
+    files = _parquet_files(Path(job.workdir))
+    return Measurement(
+        docs=docs,
+        wall_s=wall,
+        cpu_s=cpu,
+        rss_ready_mb=rss_ready,
+        peak_rss_mb=_status_mb("VmHWM"),
+        parquet_bytes=sum(path.stat().st_size for path in files),
+        parquet_files=len(files),
+        details=details,
+    )
+
+
+def main(argv: list[str]) -> None:
+    job_path, result_path = (Path(arg) for arg in argv)
+    measure(Job.load(job_path)).save(result_path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

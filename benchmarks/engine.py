@@ -1,0 +1,65 @@
+"""The es_assets engine, as the Dagster asset runs it: detect, plan, extract one day into a file:// lake.
+
+The timed step includes everything the asset does against the cluster for a day (``GET /``, the
+mapping, counts and stats of the plan, the PIT and its count, the pages, the verification and the
+atomic publish), so the comparison with the floors is not flattered by leaving work out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from es_assets.config import parse_settings
+from es_assets.extract import extract_day
+from es_assets.source.cluster import detect_cluster, plan_day
+from es_assets.source.http import EsHttp
+
+from benchmarks.job import KEEP_ALIVE, PAGE_SIZE, Job, VariantRun
+
+SOURCE_NAME = "k8s_logs"
+
+
+def prepare(job: Job) -> VariantRun:
+    workdir = Path(job.workdir)
+    settings = parse_settings(
+        {
+            "elasticsearch": {"hosts": [job.url], "request_timeout_seconds": 300},
+            "lake": {"uri": f"file://{workdir / 'lake'}"},
+            "catalog": {"kind": "duckdb", "duckdb_path": str(workdir / "catalog.duckdb")},
+            "sources": [
+                {
+                    "name": SOURCE_NAME,
+                    "index": job.index,
+                    "timestamp_field": "@timestamp",
+                    "start_date": job.day,
+                    "array_fields": ["tags"],
+                    "slices": job.slices,
+                    "page_size": PAGE_SIZE,
+                    "pit_keep_alive": KEEP_ALIVE,
+                }
+            ],
+        },
+        base_dir=workdir,
+        env={},
+    )
+    source = settings.source(SOURCE_NAME)
+    http = EsHttp(settings.elasticsearch)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            cluster = detect_cluster(http)
+            plan = plan_day(http, cluster, source, source.start_date)
+            result = extract_day(http, source, settings.lake, plan)
+        finally:
+            http.close()
+        return result.rows, {
+            "method": result.method,
+            "slices": result.slices,
+            "exact_pages": result.exact_pages,
+            "unmapped_documents": result.unmapped_documents,
+            "context_restarts": result.context_restarts,
+            "compression": settings.lake.compression,
+        }
+
+    return run

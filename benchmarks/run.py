@@ -1,0 +1,329 @@
+"""Benchmark one day's extraction: ``python -m benchmarks.run [--docs N] [--server ...] [--slices K] [--out PATH]``.
+
+For each server asked for, this starts its emulator, seeds ``N`` synthetic container-log documents
+into one day's index, runs every variant in a fresh process (:mod:`benchmarks.child`), stops the
+emulator, then prints a table and writes everything to a JSON file. Variants, figures and how to
+read them: ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import urllib3
+
+from es_assets.demo.emulators import RunningServer, start_elasticsearch_emulator, start_opensearch_emulator
+from es_assets.demo.k8s_logs import index_name, load_days
+from es_assets.schema.pages import FILTER_PATH
+from es_assets.source.cluster import DayWindow
+
+from benchmarks.job import PAGE_SIZE, Job, Measurement
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
+DAY = dt.date(2026, 1, 15)
+# The Elasticsearch emulator keeps ~35 KB of RAM per document (OpenSearch's ~33 KB, but it is fast).
+DEFAULT_DOCS = {"opensearch": 200_000, "elasticsearch": 30_000}
+VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K")
+VARIANT_TIMEOUT_S = 3600
+ENGINE_PREFIX = "es_assets-"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Libraries whose versions explain the figures.
+_PACKAGES = ("es_assets", "pyarrow", "orjson", "urllib3", "elasticsearch", "elastic-transport", "pandas",
+             "fastparquet", "osmem-server", "noida-db")
+
+
+@dataclasses.dataclass(frozen=True)
+class VariantResult:
+    variant: str
+    measurement: Measurement | None  # None when the variant failed
+    server_cpu_s: float  # CPU the emulator spent while the variant ran
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def docs_per_s(self) -> float:
+        assert self.measurement is not None
+        return self.measurement.docs / self.measurement.wall_s
+
+    @property
+    def cpu_us_per_doc(self) -> float:
+        assert self.measurement is not None
+        return self.measurement.cpu_s / self.measurement.docs * 1e6
+
+    @property
+    def server_cpu_us_per_doc(self) -> float:
+        assert self.measurement is not None
+        return self.server_cpu_s / self.measurement.docs * 1e6
+
+    @property
+    def parquet_bytes_per_doc(self) -> float | None:
+        assert self.measurement is not None
+        m = self.measurement
+        return m.parquet_bytes / m.docs if m.parquet_files else None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.measurement is None:
+            return {"variant": self.variant, "error": self.error}
+        return {
+            "variant": self.variant,
+            **dataclasses.asdict(self.measurement),
+            "server_cpu_s": self.server_cpu_s,
+            "docs_per_s": self.docs_per_s,
+            "cpu_us_per_doc": self.cpu_us_per_doc,
+            "server_cpu_us_per_doc": self.server_cpu_us_per_doc,
+            "parquet_bytes_per_doc": self.parquet_bytes_per_doc,
+            "error": self.error,
+        }
+
+
+# -- the emulator's CPU, from /proc ---------------------------------------------------------------
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (the emulators may fork helpers of their own)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):  # gone since the listing
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _cpu_seconds(pids: set[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+    return ticks / _CLOCK_TICKS
+
+
+# -- one server ------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _emulator(product: str, scratch: Path) -> Iterator[RunningServer]:
+    logs = scratch / "logs"
+    if product == "opensearch":
+        server, stop = start_opensearch_emulator(log_dir=logs)
+    else:
+        server, stop = start_elasticsearch_emulator(scratch / "elasticsearch-data", log_dir=logs, timeout_s=60)
+    try:
+        yield server
+    finally:
+        stop()
+
+
+def _server_label(url: str) -> str:
+    version_info = json.loads(urllib3.request("GET", url, timeout=10).data)["version"]
+    return f"{version_info.get('distribution', 'elasticsearch')} {version_info['number']}"
+
+
+def _run_variant(name: str, job: Job, expected_docs: int, server_pids: set[int]) -> VariantResult:
+    workdir = Path(job.workdir)
+    workdir.mkdir(parents=True)
+    job_file, result_file = workdir.with_suffix(".job.json"), workdir.with_suffix(".result.json")
+    job.save(job_file)
+    server_cpu_before = _cpu_seconds(server_pids)
+    process = subprocess.run(
+        [sys.executable, "-m", "benchmarks.child", str(job_file), str(result_file)],
+        cwd=ROOT, capture_output=True, text=True, timeout=VARIANT_TIMEOUT_S,
+    )
+    server_cpu = _cpu_seconds(server_pids) - server_cpu_before
+    shutil.rmtree(workdir)  # the next variant's page cache and disk should not hold this one's files
+    if process.returncode != 0:
+        tail = process.stderr.strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
+        return VariantResult(name, None, server_cpu, error=tail[0])
+    measurement = Measurement.load(result_file)
+    error = None if measurement.docs == expected_docs else f"read {measurement.docs:,} of {expected_docs:,} documents"
+    return VariantResult(name, measurement, server_cpu, error)
+
+
+def _variant_plan(names: Sequence[str], slices: int) -> dict[str, tuple[str, int]]:
+    """Variant name -> (Job.kind, slices); ``es_assets-K`` collapses into ``es_assets-1`` when K is 1."""
+    plan: dict[str, tuple[str, int]] = {}
+    for name in names:
+        if name.startswith(ENGINE_PREFIX):
+            count = 1 if name == "es_assets-1" else slices
+            plan[f"{ENGINE_PREFIX}{count}"] = ("es_assets", count)
+        else:
+            plan[name] = (name, 1)
+    return plan
+
+
+def bench_server(product: str, docs: int, variants: Sequence[str], slices: int, scratch: Path) -> dict[str, Any]:
+    with _emulator(product, scratch) as server:
+        server_pids = _descendants(os.getpid())  # only the emulator runs below us right now
+        label = _server_label(server.url)
+        print(f"{label} at {server.url}: seeding {docs:,} documents ...", flush=True)
+        started = time.perf_counter()
+        seeded = sum(load_days(server.url, [DAY], docs).values())
+        seed_s = time.perf_counter() - started
+        results: dict[str, VariantResult] = {}
+        for name, (kind, count) in _variant_plan(variants, slices).items():
+            print(f"  {name} ...", end=" ", flush=True)
+            job = Job(
+                kind=kind,
+                product=product,
+                url=server.url,
+                index=index_name(DAY),
+                day=DAY.isoformat(),
+                query=DayWindow.of(DAY, "UTC").query("@timestamp"),
+                filter_path=FILTER_PATH,
+                slices=count,
+                workdir=str(scratch / "variants" / name),
+            )
+            results[name] = _run_variant(name, job, seeded, server_pids)
+            result = results[name]
+            print(result.error or f"{result.measurement.wall_s:.1f} s", flush=True)  # type: ignore[union-attr]
+    return {
+        "server": label,
+        "url": server.url,
+        "index": index_name(DAY),
+        "docs": seeded,
+        "seed_s": seed_s,
+        "results": results,
+        "ratios": ratios(results),
+    }
+
+
+# -- figures ---------------------------------------------------------------------------------------
+def ratios(results: dict[str, VariantResult]) -> dict[str, float]:
+    """The comparisons the benchmark exists for, for each es_assets variant that ran."""
+    pairs: list[tuple[str, str, str]] = []
+    for engine in (name for name in results if name.startswith(ENGINE_PREFIX)):
+        pairs += [
+            ("cpu_us_per_doc", engine, "raw+parse"),
+            ("cpu_us_per_doc", "seed-style", engine),
+            ("docs_per_s", engine, "raw"),
+            ("parquet_bytes_per_doc", engine, "seed-style"),
+        ]
+    out: dict[str, float] = {}
+    for metric, top, bottom in pairs:
+        a, b = results.get(top), results.get(bottom)
+        if a is None or b is None or not (a.ok and b.ok):
+            continue
+        top_value, bottom_value = getattr(a, metric), getattr(b, metric)
+        if top_value is not None and bottom_value:
+            out[f"{metric}: {top} / {bottom}"] = top_value / bottom_value
+    return out
+
+
+def format_server(report: dict[str, Any]) -> str:
+    header = ("variant", "docs/s", "wall s", "client CPU µs/doc", "server CPU µs/doc", "RSS ready MB",
+              "peak RSS MB", "Parquet B/doc", "files")
+    rows: list[tuple[str, ...]] = []
+    failures: list[str] = []
+    for name, result in report["results"].items():
+        m = result.measurement
+        if m is None:
+            failures.append(f"  {name} failed: {result.error}")
+            continue
+        if result.error:
+            failures.append(f"  {name}: {result.error}")
+        per_doc = result.parquet_bytes_per_doc
+        rows.append((
+            name, f"{result.docs_per_s:,.0f}", f"{m.wall_s:.2f}", f"{result.cpu_us_per_doc:.1f}",
+            f"{result.server_cpu_us_per_doc:.1f}", f"{m.rss_ready_mb:.0f}", f"{m.peak_rss_mb:.0f}",
+            "-" if per_doc is None else f"{per_doc:.1f}", str(m.parquet_files),
+        ))
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = [
+        f"{report['server']} (emulator): {report['docs']:,} documents in {report['index']}, "
+        f"seeded in {report['seed_s']:.1f} s",
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(header, widths))),
+    ]
+    lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+              for row in rows]
+    lines += failures
+    if report["ratios"]:
+        lines.append("ratios:")
+        lines += [f"  {label:<55} {value:6.2f}" for label, value in report["ratios"].items()]
+    return "\n".join(lines)
+
+
+def _environment() -> dict[str, Any]:
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(memory_kb / 1024**2, 1),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "packages": {name: version(name) for name in _PACKAGES},
+        "day": DAY.isoformat(),
+        "page_size": PAGE_SIZE,
+    }
+
+
+# -- command line ----------------------------------------------------------------------------------
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
+def _variant_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(VARIANTS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+    return names
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=_positive, help="documents to seed (default: 200,000 for opensearch, "
+                                                      "30,000 for elasticsearch)")
+    parser.add_argument("--server", choices=("opensearch", "elasticsearch", "both"), default="opensearch")
+    parser.add_argument("--slices", type=_positive, default=4, help="K of the es_assets-K variant (default 4)")
+    parser.add_argument("--variants", type=_variant_list, default=list(VARIANTS),
+                        help=f"comma-separated subset of {','.join(VARIANTS)} (default: all)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    products = ("opensearch", "elasticsearch") if args.server == "both" else (args.server,)
+    reports: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="es-assets-bench-") as scratch:
+        for product in products:
+            docs = args.docs or DEFAULT_DOCS[product]
+            reports[product] = bench_server(product, docs, args.variants, args.slices, Path(scratch) / product)
+    print()
+    print("\n\n".join(format_server(report) for report in reports.values()))
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "environment": _environment(),
+        "slices_k": args.slices,
+        "servers": {
+            product: {**report, "results": [r.to_json() for r in report["results"].values()]}
+            for product, report in reports.items()
+        },
+    }
+    args.out.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwritten to {args.out}")
+    return 1 if any(not r.ok for report in reports.values() for r in report["results"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
