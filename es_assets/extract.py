@@ -20,6 +20,7 @@ from es_assets.lake.parquet_files import SliceFileWriter
 from es_assets.lake.partitions import LocalLake, StagedPartition
 from es_assets.schema.fields import SourceSchema, build_schema
 from es_assets.schema.pages import Page, PageParser
+from es_assets.schema.registry import SchemaDrift, reconcile
 from es_assets.source.cluster import DayPlan, DayWindow
 from es_assets.source.http import EsHttp
 from es_assets.source.pagination import (
@@ -71,6 +72,7 @@ class DayResult:
     unmapped_documents: int  # documents with values kept in _unmapped
     context_restarts: int
     schema: SourceSchema
+    drift: SchemaDrift
     location: str
 
     @property
@@ -96,9 +98,11 @@ def extract_day(
 ) -> DayResult:
     """Extract ``plan.day`` of ``source`` and publish it in the lake; return what was written."""
     started = time.monotonic()
-    schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)
-    parser = PageParser(schema)
     lake = LocalLake(lake_settings.uri)
+    todays_schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)
+    fields, drift = reconcile(lake.registered_fields(source.name), todays_schema.fields)
+    schema = dataclasses.replace(todays_schema, fields=fields)
+    parser = PageParser(schema)
     slices = plan.slices(source.slices)
     spec = SearchSpec(
         indices=plan.index_expression,
@@ -158,8 +162,10 @@ def extract_day(
                 unmapped_documents=sum(o.unmapped_documents for o in outcomes),
                 context_restarts=restarts + sum(o.restarts for o in outcomes),
                 schema=schema,
+                drift=drift,
                 location=str(staged.link),
             )
+            lake.register_fields(source.name, schema.fields)
             lake.publish(staged, _manifest(result, plan))
             return result
 
@@ -254,6 +260,7 @@ def _manifest(result: DayResult, plan: DayPlan) -> dict[str, object]:
         "cluster": plan.cluster.label,
         "method": result.method,
         "schema_fingerprint": result.schema.fingerprint,
+        "schema_drift": result.drift.as_metadata(),
         "columns": [
             {"column": column, "source_path": path, "type": arrow_type}
             for column, path, arrow_type in result.schema.column_paths()

@@ -8,7 +8,7 @@ response. Faults are tried in the order they were added; each applies ``times`` 
     with FaultProxy(upstream_url) as proxy:
         proxy.add_fault(Fault(match=is_page, kind=FaultKind.RESPOND, status=429, body=es_error(...)))
         ...  # point the client at proxy.url
-        assert proxy.requests[0].header("user-agent") == ...
+        assert proxy.requests[0].header_values("user-agent") == [...]
 """
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ from urllib.parse import urlparse
 
 import orjson
 
-# Per-connection headers that a proxy must not pass on (RFC 9110 7.6.1); Content-Length is
-# recomputed because the body is always sent whole (or deliberately cut).
-_HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    "content-length",
-}
+# Per-connection headers that a proxy must not pass on (RFC 9110 7.6.1). Requests keep their
+# Content-Length (the body is read whole; es_assets never sends chunked requests); responses get
+# theirs recomputed, as their body is sent whole (or deliberately cut).
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 _UPSTREAM_TIMEOUT_S = 60.0
 
 
@@ -41,7 +39,7 @@ class FaultKind(enum.Enum):
     RESET = "reset"  # close the socket with RST and no response
     TRUNCATE = "truncate"  # forward, then send the full Content-Length but only half the body
     DELAY = "delay"  # wait ``delay_s`` before forwarding (longer than the client's timeout)
-    REWRITE = "rewrite"  # forward, then send ``rewrite(body)`` instead of the upstream's body
+    REWRITE = "rewrite"  # forward, then send ``rewrite(body)`` (body as sent: es_assets asks for no gzip)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +52,6 @@ class RecordedRequest:
 
     def header_values(self, name: str) -> list[str]:
         return [value for key, value in self.headers if key.lower() == name.lower()]
-
-    def header(self, name: str) -> str | None:
-        values = self.header_values(name)
-        return values[0] if values else None
 
     def json(self) -> Any:
         return orjson.loads(self.body) if self.body else None
@@ -102,7 +96,9 @@ class FaultProxy:
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def stop(self) -> None:
@@ -116,16 +112,9 @@ class FaultProxy:
                 _drop(connection)
         self._server.server_close()  # joins the handler threads, which now all see EOF
 
-    def add_fault(self, fault: Fault) -> Fault:
+    def add_fault(self, fault: Fault) -> None:
         with self._lock:
             self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        """Forget recorded requests and remove all faults (between phases of a test)."""
-        with self._lock:
-            self.requests.clear()
-            self._faults.clear()
 
     def _record(self, request: RecordedRequest) -> Fault | None:
         """Record the request and pick (and use up) the first fault that matches it."""
@@ -139,11 +128,15 @@ class FaultProxy:
     def _forward(self, request: RecordedRequest) -> tuple[int, str, list[tuple[str, str]], bytes]:
         upstream = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=_UPSTREAM_TIMEOUT_S)
         try:
-            headers = {k: v for k, v in request.headers if k.lower() not in _HOP_BY_HOP | {"host"}}
-            upstream.request(request.method, request.path, body=request.body or None, headers=headers)
+            # putheader, not a dict, so repeated headers travel as they came; Host names the upstream.
+            upstream.putrequest(request.method, request.path, skip_accept_encoding=True)
+            for name, value in request.headers:
+                if name.lower() not in _HOP_BY_HOP | {"host"}:
+                    upstream.putheader(name, value)
+            upstream.endheaders(request.body or None)
             response = upstream.getresponse()
             body = response.read()  # http.client undoes chunked transfer coding
-            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-length"}]
             return response.status, response.reason, kept, body
         finally:
             upstream.close()

@@ -27,8 +27,8 @@ import urllib3
 
 from es_assets.config import Settings, parse_settings
 from es_assets.demo.k8s_logs import generate_docs, index_name, load_days
-from es_assets.errors import AuthenticationError, IncompleteExtraction
-from es_assets.extract import DayResult, extract_day
+from es_assets.errors import AuthenticationError, ClusterError, ContextLost, IncompleteExtraction
+from es_assets.extract import MAX_CONTEXT_RESTARTS, DayResult, extract_day
 from es_assets.lake.partitions import VERSIONS_DIR, LocalLake, partition_name
 from es_assets.schema.fields import ID_COLUMN
 from es_assets.source.cluster import detect_cluster, plan_day
@@ -71,14 +71,19 @@ def proxy(search_url: str) -> Iterator[FaultProxy]:
 
 
 def make_settings(
-    proxy: FaultProxy, loaded: LoadedDay, tmp_path: Path, slices: int = 2, request_timeout_s: int = 10
+    proxy: FaultProxy,
+    loaded: LoadedDay,
+    tmp_path: Path,
+    slices: int = 2,
+    request_timeout_s: int = 10,
+    retry_budget_s: int = RETRY_BUDGET_S,
 ) -> Settings:
     return parse_settings(
         {
             "elasticsearch": {
                 "hosts": [proxy.url],
                 "request_timeout_seconds": request_timeout_s,
-                "retry_budget_seconds": RETRY_BUDGET_S,
+                "retry_budget_seconds": retry_budget_s,
             },
             "lake": {"uri": f"file://{tmp_path / 'lake'}"},
             "catalog": {"kind": "duckdb", "duckdb_path": str(tmp_path / "catalog.duckdb")},
@@ -130,7 +135,7 @@ def partition_snapshot(settings: Settings, day: dt.date) -> tuple[Path | None, d
 
 def versions_on_disk(settings: Settings, day: dt.date) -> list[Path]:
     lake = LocalLake(settings.lake.uri)
-    return [p for p in (lake.root / VERSIONS_DIR / SOURCE / partition_name(day)).iterdir() if p.is_dir()]
+    return [p.resolve() for p in (lake.root / VERSIONS_DIR / SOURCE / partition_name(day)).iterdir() if p.is_dir()]
 
 
 def pit_requests(proxy: FaultProxy, method: str) -> int:
@@ -161,6 +166,7 @@ def assert_retried(proxy: FaultProxy, kind: FaultKind, faults: int) -> None:
 
 
 def respond(status: int, body: bytes, times: int = 1) -> Fault:
+    """Answer the next ``times`` search_after pages with an error instead of the cluster."""
     return Fault(match=is_later_page, kind=FaultKind.RESPOND, status=status, body=body, times=times)
 
 
@@ -277,6 +283,17 @@ def test_a_lost_pit_restarts_the_day_on_a_new_pit(proxy: FaultProxy, loaded_day:
     ]
 
 
+def test_a_pit_lost_again_and_again_fails_the_day(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=1)
+    missing = es_error(404, "search_context_missing_exception", "No search context found for id [42]")
+    proxy.add_fault(respond(404, missing, times=100))
+    with pytest.raises(IncompleteExtraction, match="search context was lost") as failure:
+        extract(settings, loaded_day.day)
+    assert isinstance(failure.value.__cause__, ContextLost)
+    assert sum(r.fault is FaultKind.RESPOND for r in proxy.requests) == MAX_CONTEXT_RESTARTS + 1
+    assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
+
+
 # --- faults that must fail the day and leave the published one alone -----------------------
 
 
@@ -323,15 +340,42 @@ def test_a_short_page_from_a_healthy_looking_response_fails_the_day(
     assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
 
 
-@pytest.mark.parametrize("status", [401, 403])
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (401, "unable to authenticate user [reader] for REST request [/_search]"),
+        (403, "action [indices:data/read/search] is unauthorized for user [reader]"),
+    ],
+)
 def test_rejected_credentials_fail_at_once(
-    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, status: int
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, status: int, reason: str
 ) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path, slices=1)
-    proxy.add_fault(respond(status, es_error(status, "security_exception", "unable to authenticate"), times=100))
+    proxy.add_fault(respond(status, es_error(status, "security_exception", reason), times=100))
     started = time.monotonic()
     with pytest.raises(AuthenticationError, match=f"HTTP {status}"):
         extract(settings, loaded_day.day)
     assert time.monotonic() - started < 5
     assert sum(r.fault is FaultKind.RESPOND for r in proxy.requests) == 1  # no retry storm
     assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="EsHttp._is_transient retries every HTTP 429 before it looks at the body, and Elasticsearch "
+    "sends circuit_breaking_exception with status 429 whatever its durability, so a PERMANENT breaker "
+    "is retried until retry_budget_seconds is spent instead of failing at once",
+)
+def test_a_permanent_circuit_breaker_is_not_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=1, retry_budget_s=3)
+    cause = {
+        "type": "circuit_breaking_exception",
+        "reason": "[parent] Data too large, data for [<http_request>] would be [1073741900/1gb], "
+        "which is larger than the limit of [1073741824/1gb]",
+        "bytes_wanted": 1073741900, "bytes_limit": 1073741824, "durability": "PERMANENT",
+    }  # fmt: skip
+    # Elasticsearch's CircuitBreakingException.status() is TOO_MANY_REQUESTS for both durabilities.
+    proxy.add_fault(respond(429, orjson.dumps({"error": {"root_cause": [cause], **cause}, "status": 429}), times=100))
+    with pytest.raises(ClusterError, match="circuit_breaking_exception"):
+        extract(settings, loaded_day.day)
+    assert sum(r.fault is FaultKind.RESPOND for r in proxy.requests) == 1

@@ -15,6 +15,7 @@ from es_assets.defs.partitions import daily_partitions
 from es_assets.defs.resources import CatalogResource, ElasticsearchResource, LakeResource
 from es_assets.extract import extract_day
 from es_assets.source.cluster import plan_day
+from es_assets.source.discovery import discover_days
 
 def asset_keys(source: str) -> tuple[dg.AssetKey, dg.AssetKey, dg.AssetKey]:
     return dg.AssetKey(["elasticsearch", source]), dg.AssetKey(["parquet", source]), dg.AssetKey(["athena", source])
@@ -44,17 +45,27 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
         ),
         kinds={"elasticsearch"},
         pool=f"elasticsearch_{name}",
+        check_specs=checks.plan_check_specs(es_key),
         **common,
     )
     def day_in_elasticsearch(
-        context: dg.AssetExecutionContext, elasticsearch: ElasticsearchResource
+        context: dg.AssetExecutionContext, elasticsearch: ElasticsearchResource, lake: LakeResource
     ) -> dg.MaterializeResult:
         settings = elasticsearch.settings().source(name)
         with elasticsearch.connect() as (http, cluster):
             plans = [plan_day(http, cluster, settings, day) for day in days_of(context)]
+            days_with_data = discover_days(http, settings, since=settings.start_date)
         for plan in plans:
             context.log.info(f"{name} {plan.day}: {plan.total:,} documents in {len(plan.indices)} indices")
-        return dg.MaterializeResult(metadata=metadata.for_plans(plans, settings))
+        published = set(lake.lake().published_days(name)) | {plan.day for plan in plans}
+        last_complete = dt.datetime.now(settings.tz).date() - dt.timedelta(days=1)
+        missing = sorted(day for day in days_with_data if day <= last_complete and day not in published)
+        return dg.MaterializeResult(
+            metadata=metadata.for_plans(plans, settings),
+            check_results=checks.plan_check_results(
+                max((p.without_timestamp for p in plans), default=0), settings.timestamp_field, missing
+            ),
+        )
 
     @dg.asset(
         key=parquet_key,

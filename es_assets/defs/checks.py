@@ -15,6 +15,17 @@ ROW_COUNT_CHECK = "row_count_matches_elasticsearch"
 DUPLICATES_CHECK = "no_duplicate_documents"
 SCHEMA_CHECK = "schema_compatible_with_table"
 TABLE_ROWS_CHECK = "table_rows_match_parquet"
+NO_TIMESTAMP_CHECK = "documents_without_timestamp"
+COVERAGE_CHECK = "every_day_with_data_is_in_the_lake"
+
+
+def plan_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(NO_TIMESTAMP_CHECK, asset=key,
+                          description="Documents without the timestamp field belong to no day and are not extracted."),
+        dg.AssetCheckSpec(COVERAGE_CHECK, asset=key,
+                          description="Every complete day that has documents in the cluster has a partition in the lake."),
+    ]
 
 
 def parquet_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -24,7 +35,7 @@ def parquet_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(DUPLICATES_CHECK, asset=key,
                           description="No (_index, _id) appears twice in the day's files (read back with DuckDB)."),
         dg.AssetCheckSpec(SCHEMA_CHECK, asset=key,
-                          description="Every column has the same type as in the table's other days."),
+                          description="The day's mappings agree with the table's registered column types."),
     ]
 
 
@@ -51,6 +62,7 @@ def parquet_check_results(lake: LocalLake, source: str, results: Sequence[DayRes
             duplicates[result.day] = duplicated
         others = {label: f for label, f in one_file_per_day.items() if label != f"dt={result.day}"}
         conflicts += [f"dt={result.day}: {c}" for c in verify.schema_conflicts(files[0], others)]
+        conflicts += [f"dt={result.day}: {c}" for c in result.drift.conflicts]
     return [
         dg.AssetCheckResult(
             check_name=ROW_COUNT_CHECK,
@@ -69,7 +81,33 @@ def parquet_check_results(lake: LocalLake, source: str, results: Sequence[DayRes
         dg.AssetCheckResult(
             check_name=SCHEMA_CHECK,
             passed=not conflicts,
-            metadata={"conflicts": dg.MetadataValue.json(conflicts[:50])},
+            metadata={
+                "conflicts": dg.MetadataValue.json(conflicts[:50]),
+                "new_columns": dg.MetadataValue.json({r.day: list(r.drift.new_columns) for r in results}),
+            },
+        ),
+    ]
+
+
+def plan_check_results(
+    without_timestamp: int, timestamp_field: str, missing_days: Sequence[dt.date]
+) -> list[dg.AssetCheckResult]:
+    return [
+        dg.AssetCheckResult(
+            check_name=NO_TIMESTAMP_CHECK,
+            passed=without_timestamp == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "documents": without_timestamp,
+                "how_to_extract": f"see the README: documents without {timestamp_field}",
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=COVERAGE_CHECK,
+            passed=not missing_days,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"missing_days": dg.MetadataValue.json([str(day) for day in missing_days[:100]]),
+                      "missing_count": len(missing_days)},
         ),
     ]
 

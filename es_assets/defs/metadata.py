@@ -68,6 +68,7 @@ def for_extractions(results: Sequence[DayResult], lake_uri: str, table: str) -> 
             columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema.arrow_schema]
         )
         metadata["schema_fingerprint"] = schema.fingerprint
+        metadata["schema_drift"] = dg.MetadataValue.json({r.day: r.drift.as_metadata() for r in results})
     return metadata
 
 

@@ -5,6 +5,7 @@ Layout (``<lake>`` is the directory of ``lake.uri``)::
     <lake>/<src>/dt=YYYY-MM-DD                      -> symlink to the day's current version
     <lake>/_versions/<src>/dt=YYYY-MM-DD/<version>/part-<slice>-<seq>.parquet
     <lake>/_versions/<src>/dt=YYYY-MM-DD/<version>/_manifest.json
+    <lake>/_schemas/<src>.json                        -> the source's schema registry
 
 Readers (DuckDB, Athena over a synced copy) glob ``<lake>/<src>/dt=*/*.parquet``. A run writes a
 new version directory beside the old one and publishes it by atomically replacing the symlink
@@ -27,10 +28,13 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlparse
 
-from es_assets.errors import EsAssetsError
+from es_assets.errors import EsAssetsError, SchemaError
+from es_assets.schema.fields import Field
+from es_assets.schema.registry import column_paths, fields_from_json, fields_to_json, reconcile
 
 MANIFEST = "_manifest.json"
 VERSIONS_DIR = "_versions"
+REGISTRY_DIR = "_schemas"
 
 
 class PartitionBusy(EsAssetsError):
@@ -122,6 +126,25 @@ class LocalLake:
         if previous is not None and previous != staged.directory.resolve():
             shutil.rmtree(previous, ignore_errors=True)
 
+    def registered_fields(self, source: str) -> tuple[Field, ...] | None:
+        """The source's registered column tree, or None before its first published day."""
+        path = self.root / REGISTRY_DIR / f"{source}.json"
+        return fields_from_json(json.loads(path.read_text())["fields"]) if path.is_file() else None
+
+    def register_fields(self, source: str, fields: tuple[Field, ...]) -> None:
+        """Add a day's columns to the registry; refuse if a concurrent run took one of its names."""
+        directory = self.root / REGISTRY_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+        with _exclusive_lock(directory / f".{source}.lock", f"the schema registry of {source}", wait=True):
+            merged, _ = reconcile(self.registered_fields(source), fields)
+            if not column_paths(fields).items() <= column_paths(merged).items():
+                raise SchemaError(
+                    f"{source}: another run registered columns with the same names at the same time; run the day again"
+                )
+            temporary = directory / f".{source}.{uuid.uuid4().hex[:8]}.json"
+            temporary.write_text(json.dumps({"source": source, "fields": fields_to_json(merged)}, indent=1))
+            os.replace(temporary, directory / f"{source}.json")
+
     def _remove_unpublished_versions(self, source: str, day: dt.date) -> None:
         published = self.published_partition(source, day)
         for version in (self.root / VERSIONS_DIR / source / partition_name(day)).iterdir():
@@ -130,10 +153,10 @@ class LocalLake:
 
 
 @contextlib.contextmanager
-def _exclusive_lock(path: Path, what: str) -> Iterator[None]:
+def _exclusive_lock(path: Path, what: str, wait: bool = False) -> Iterator[None]:
     with open(path, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise PartitionBusy(f"another run is writing {what} right now; try again when it has finished") from None
         try:
