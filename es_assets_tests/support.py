@@ -75,7 +75,7 @@ def lake_rows(settings: Settings, source: str) -> list[dict[str, Any]]:
     """Every row of the source's published days, read back with DuckDB (Hive-partitioned)."""
     glob = LocalLake(settings.lake.uri).table_glob(source)
     with duckdb.connect() as con:
-        table = con.execute(f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true)").to_arrow_table()
+        table = con.execute(f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true, union_by_name = true)").to_arrow_table()
     return table.to_pylist()
 
 
