@@ -25,7 +25,9 @@ DEFAULT_CONFIG_PATH = "es_assets.yaml"
 
 # ${VAR} or ${VAR:-default}; the whole value must be one reference for secret fields.
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z, not $: $ also matches before a trailing newline
+# One part of an index expression: a letter or digit first, then letters, digits, . _ - + and *.
+_INDEX_PART = re.compile(r"[^\W_][\w.+*-]*")
 _COMPRESSIONS = ("zstd", "snappy", "gzip", "lz4", "none")
 _AUTOMATIONS = ("sensor", "schedule", "none")
 
@@ -56,16 +58,33 @@ class ElasticsearchSettings:
 
 @dataclasses.dataclass(frozen=True)
 class LakeSettings:
-    uri: str
+    uri: str  # file:///abs/path or s3://bucket/prefix
     compression: str = "zstd"
-    # A Parquet file is closed after this many rows, keeping files large but bounded.
-    target_file_rows: int = 2_000_000
+    # A Parquet file is closed after this many rows or bytes, keeping files large but bounded.
+    target_file_rows: int = 5_000_000
+    target_file_bytes: int = 256 * 1024 * 1024
+    # S3 only: an S3-compatible endpoint (MinIO, moto), the region, server-side encryption.
+    endpoint_url: str | None = None
+    region: str | None = None
+    sse: str = "none"  # none | s3 | kms
+    kms_key_id: str | None = None
+
+    @property
+    def is_s3(self) -> bool:
+        return self.uri.startswith("s3://")
 
 
 @dataclasses.dataclass(frozen=True)
 class CatalogSettings:
-    kind: str = "duckdb"
+    kind: str = "duckdb"  # duckdb | athena
     duckdb_path: str | None = None
+    # Athena: the Glue database, the workgroup and where query results go.
+    database: str | None = None
+    workgroup: str = "primary"
+    output_location: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None  # an Athena/Glue-compatible endpoint (moto in tests)
+    partition_projection: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,10 +153,12 @@ def parse_settings(
     settings = Settings(
         elasticsearch=reader.elasticsearch(top["elasticsearch"]),
         lake=reader.lake(top["lake"]),
-        catalog=reader.catalog(top.get("catalog", {"kind": "duckdb"})),
+        catalog=reader.catalog(top.get("catalog", {"kind": "duckdb", "duckdb_path": "./data/catalog.duckdb"})),
         sources=reader.sources(top["sources"]),
         path=path,
     )
+    if settings.catalog.kind == "athena" and not settings.lake.is_s3:
+        raise ConfigError("catalog.kind: athena reads the lake from S3; set lake.uri to s3://bucket/prefix")
     return settings
 
 
@@ -219,6 +240,17 @@ class _Reader:
         value = Path(self.string(raw, where)).expanduser()
         return str(value if value.is_absolute() else (self.base_dir / value).resolve())
 
+    def owned_path(self, raw: Any, where: str) -> str:
+        """A local path es_assets writes to: no '..' (a relative path stays under this file's directory), not '/'."""
+        if ".." in Path(self.string(raw, where)).parts:
+            raise ConfigError(
+                f"{where}: '..' is not allowed in {raw!r}; write an absolute path for a place outside this file's directory"
+            )
+        path = self.path(raw, where)
+        if Path(path) == Path(path).parent:
+            raise ConfigError(f"{where}: {raw!r} is the filesystem root; give es_assets a directory of its own")
+        return path
+
     # -- sections ---------------------------------------------------------------------------
     def elasticsearch(self, raw: Any) -> ElasticsearchSettings:
         where = "elasticsearch"
@@ -254,7 +286,7 @@ class _Reader:
             api_key=api_key,
             username=username,
             password=password,
-            ca_certs=self.path(section["ca_certs"], f"{where}.ca_certs") if "ca_certs" in section else None,
+            ca_certs=self.ca_file(section["ca_certs"], f"{where}.ca_certs") if "ca_certs" in section else None,
             verify_certs=self.boolean(section.get("verify_certs", True), f"{where}.verify_certs"),
             request_timeout_s=self.positive_int(
                 section.get("request_timeout_seconds", 120), f"{where}.request_timeout_seconds"
@@ -264,34 +296,104 @@ class _Reader:
 
     def lake(self, raw: Any) -> LakeSettings:
         where = "lake"
-        section = self.mapping(raw, where, required={"uri"}, optional={"compression", "target_file_rows"})
+        section = self.mapping(
+            raw, where, required={"uri"},
+            optional={"compression", "target_file_rows", "target_file_bytes", "endpoint_url", "region", "sse",
+                      "kms_key_id"},
+        )
         uri = self.string(section["uri"], f"{where}.uri")
         parsed = urlparse(uri)
         if parsed.scheme == "file":
+            if parsed.params or parsed.query or parsed.fragment:
+                raise ConfigError(f"{where}.uri: {uri!r} must be a plain file:// path (no query or fragment)")
             local = (parsed.netloc + parsed.path) or "."
-            uri = "file://" + self.path(local, f"{where}.uri")
+            uri = "file://" + self.owned_path(local, f"{where}.uri")
         elif parsed.scheme == "s3":
-            raise ConfigError(f"{where}.uri: s3:// lakes are not supported yet; use a file:// lake")
+            if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", parsed.netloc):
+                raise ConfigError(f"{where}.uri: {parsed.netloc!r} is not a valid S3 bucket name")
+            if ".." in parsed.path.split("/"):
+                raise ConfigError(f"{where}.uri: '..' is not allowed in the lake prefix")
+            uri = f"s3://{parsed.netloc}/{parsed.path.strip('/')}".rstrip("/")
         else:
-            raise ConfigError(f"{where}.uri: {uri!r} must start with file://")
+            raise ConfigError(f"{where}.uri: {uri!r} must start with file:// or s3://")
+        s3_only = sorted({"endpoint_url", "region", "sse", "kms_key_id"} & set(section))
+        if s3_only and parsed.scheme != "s3":
+            raise ConfigError(f"{where}.{s3_only[0]}: only applies to s3:// lakes")
         compression = section.get("compression", "zstd")
         if compression not in _COMPRESSIONS:
             raise ConfigError(f"{where}.compression: {compression!r} is not one of {', '.join(_COMPRESSIONS)}")
+        sse = section.get("sse", "none")
+        if sse not in ("none", "s3", "kms"):
+            raise ConfigError(f"{where}.sse: {sse!r} is not one of none, s3, kms")
+        if sse == "kms" and "kms_key_id" not in section:
+            raise ConfigError(f"{where}.kms_key_id: required when sse is kms")
         return LakeSettings(
             uri=uri,
             compression=compression,
-            target_file_rows=self.positive_int(section.get("target_file_rows", 2_000_000), f"{where}.target_file_rows"),
+            target_file_rows=self.positive_int(section.get("target_file_rows", 5_000_000), f"{where}.target_file_rows"),
+            target_file_bytes=self.positive_int(
+                section.get("target_file_bytes", 256 * 1024 * 1024), f"{where}.target_file_bytes"
+            ),
+            endpoint_url=self.url(section["endpoint_url"], f"{where}.endpoint_url") if "endpoint_url" in section else None,
+            region=self.string(section["region"], f"{where}.region") if "region" in section else None,
+            sse=sse,
+            kms_key_id=self.string(section["kms_key_id"], f"{where}.kms_key_id") if "kms_key_id" in section else None,
         )
 
     def catalog(self, raw: Any) -> CatalogSettings:
         where = "catalog"
-        section = self.mapping(raw, where, required={"kind"}, optional={"duckdb_path"})
+        section = self.mapping(
+            raw, where, required={"kind"},
+            optional={"duckdb_path", "database", "workgroup", "output_location", "region", "endpoint_url",
+                      "partition_projection"},
+        )
         kind = section["kind"]
-        if kind != "duckdb":
-            raise ConfigError(f"{where}.kind: {kind!r} is not supported yet; use duckdb")
-        if "duckdb_path" not in section:
-            raise ConfigError(f"{where}.duckdb_path: required field is missing for kind duckdb")
-        return CatalogSettings(kind=kind, duckdb_path=self.path(section["duckdb_path"], f"{where}.duckdb_path"))
+        if kind == "duckdb":
+            athena_only = sorted(set(section) - {"kind", "duckdb_path"})
+            if athena_only:
+                raise ConfigError(f"{where}.{athena_only[0]}: only applies to kind athena")
+            if "duckdb_path" not in section:
+                raise ConfigError(f"{where}.duckdb_path: required field is missing for kind duckdb")
+            duckdb_path = self.string(section["duckdb_path"], f"{where}.duckdb_path")
+            if re.match(r"\w*:", duckdb_path):  # :memory:, md:, s3://... would not be the file this path names
+                raise ConfigError(f"{where}.duckdb_path: {duckdb_path!r} must be a local file path")
+            return CatalogSettings(kind=kind, duckdb_path=self.owned_path(duckdb_path, f"{where}.duckdb_path"))
+        if kind != "athena":
+            raise ConfigError(f"{where}.kind: {kind!r} is not supported; use duckdb or athena")
+        if "duckdb_path" in section:
+            raise ConfigError(f"{where}.duckdb_path: only applies to kind duckdb")
+        for required in ("database", "output_location"):
+            if required not in section:
+                raise ConfigError(f"{where}.{required}: required field is missing for kind athena")
+        database = self.string(section["database"], f"{where}.database")
+        if not _SOURCE_NAME.match(database):
+            raise ConfigError(f"{where}.database: {database!r} must be lower-case letters, digits and underscores")
+        output = self.string(section["output_location"], f"{where}.output_location")
+        if not output.startswith("s3://"):
+            raise ConfigError(f"{where}.output_location: {output!r} must be an s3:// URI")
+        return CatalogSettings(
+            kind=kind,
+            database=database,
+            workgroup=self.string(section.get("workgroup", "primary"), f"{where}.workgroup"),
+            output_location=output,
+            region=self.string(section["region"], f"{where}.region") if "region" in section else None,
+            endpoint_url=self.url(section["endpoint_url"], f"{where}.endpoint_url") if "endpoint_url" in section else None,
+            partition_projection=self.boolean(section.get("partition_projection", False),
+                                              f"{where}.partition_projection"),
+        )
+
+    def ca_file(self, raw: Any, where: str) -> str:
+        path = self.path(raw, where)
+        if not Path(path).is_file():
+            raise ConfigError(f"{where}: no such file {path!r}; point it at the PEM certificate of the cluster's CA")
+        return path
+
+    def url(self, raw: Any, where: str) -> str:
+        value = self.string(raw, where)
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigError(f"{where}: {value!r} is not an http(s):// URL")
+        return value
 
     def sources(self, raw: Any) -> tuple[SourceSettings, ...]:
         if not isinstance(raw, list) or not raw:
@@ -365,10 +467,20 @@ def _check_index_pattern(index: str, where: str) -> None:
     """Refuse patterns that reach beyond one source's indices."""
     for part in index.split(","):
         part = part.strip()
-        if part in ("_all", "*") or part.startswith("-") or not part:
+        if part == "_all" or not part.strip("*") or part.startswith("-"):
             raise ConfigError(f"{where}: {index!r} reaches beyond one source; name an index, alias or pattern like logs-*")
         if ":" in part:
             raise ConfigError(f"{where}: remote-cluster pattern {part!r} is not allowed")
+        if part.startswith("."):
+            raise ConfigError(
+                f"{where}: {part!r} names system or hidden indices (a leading '.'); name the source's own indices, "
+                "alias or data stream"
+            )
+        if not _INDEX_PART.fullmatch(part):
+            raise ConfigError(
+                f"{where}: {part!r} is not an index, alias or pattern: start with a letter or digit and use only "
+                "letters, digits, '.', '_', '-', '+' and '*'"
+            )
 
 
 def _date(raw: Any, where: str) -> dt.date:

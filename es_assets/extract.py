@@ -16,8 +16,9 @@ from typing import Callable, Iterator
 
 from es_assets.config import LakeSettings, SourceSettings
 from es_assets.errors import ContextLost, IncompleteExtraction
+from es_assets.lake import open_lake
+from es_assets.lake.base import Lake, StagedPartition, StagedSink
 from es_assets.lake.parquet_files import SliceFileWriter
-from es_assets.lake.partitions import LocalLake, StagedPartition
 from es_assets.schema.fields import SourceSchema, build_schema
 from es_assets.schema.pages import Page, PageParser
 from es_assets.schema.registry import SchemaDrift, reconcile
@@ -98,7 +99,7 @@ def extract_day(
 ) -> DayResult:
     """Extract ``plan.day`` of ``source`` and publish it in the lake; return what was written."""
     started = time.monotonic()
-    lake = LocalLake(lake_settings.uri)
+    lake = open_lake(lake_settings)
     todays_schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)
     fields, drift = reconcile(lake.registered_fields(source.name), todays_schema.fields)
     schema = dataclasses.replace(todays_schema, fields=fields)
@@ -119,12 +120,12 @@ def extract_day(
             try:
                 if plan.total == 0:
                     outcomes, expected = [_SliceOutcome(expected=0)], 0
-                    _write_empty(staged, schema, lake_settings)
+                    _slice_writer(lake, staged, 0, schema, lake_settings).close(write_empty=True)
                 elif tiebreaker is not None:
                     with PointInTime(http, plan.cluster, spec) as pit:
                         expected = pit.count()
                         outcomes = _run_slices(
-                            slices, staged, schema, lake_settings, expected, on_progress, started,
+                            slices, lake, staged, schema, lake_settings, expected, on_progress, started,
                             lambda slice_id, progress: read_pit_slice(
                                 http, parser, pit, tiebreaker, slice_id, slices, progress
                             ),
@@ -132,7 +133,7 @@ def extract_day(
                 else:
                     expected = plan.total
                     outcomes = _run_slices(
-                        slices, staged, schema, lake_settings, expected, on_progress, started,
+                        slices, lake, staged, schema, lake_settings, expected, on_progress, started,
                         lambda slice_id, progress: read_scroll_slice(http, parser, spec, slice_id, slices, progress),
                         restart_slices=True,
                     )
@@ -147,14 +148,13 @@ def extract_day(
                 continue
             rows = sum(o.rows for o in outcomes)
             _verify_counts(source.name, plan, outcomes, rows, expected)
-            files = staged.files()
             result = DayResult(
                 source=source.name,
                 day=plan.day.isoformat(),
                 rows=rows,
                 expected_rows=expected,
-                files=len(files),
-                bytes=sum(f.stat().st_size for f in files),
+                files=len(staged.files),
+                bytes=sum(f.bytes for f in staged.files),
                 seconds=time.monotonic() - started,
                 slices=len(outcomes),
                 method="pit" if tiebreaker else "scroll",
@@ -163,15 +163,16 @@ def extract_day(
                 context_restarts=restarts + sum(o.restarts for o in outcomes),
                 schema=schema,
                 drift=drift,
-                location=str(staged.link),
+                location=staged.location,
             )
             lake.register_fields(source.name, schema.fields)
-            lake.publish(staged, _manifest(result, plan))
+            lake.publish(staged, _manifest(result, plan, staged))
             return result
 
 
 def _run_slices(
     slices: int,
+    lake: Lake,
     staged: StagedPartition,
     schema: SourceSchema,
     lake_settings: LakeSettings,
@@ -187,9 +188,7 @@ def _run_slices(
 
     def run(slice_id: int) -> _SliceOutcome:
         outcome = _SliceOutcome()
-        writer = SliceFileWriter(
-            staged.directory, slice_id, schema.arrow_schema, lake_settings.compression, lake_settings.target_file_rows
-        )
+        writer = _slice_writer(lake, staged, slice_id, schema, lake_settings)
         while True:
             progress = SliceProgress()
             try:
@@ -244,17 +243,21 @@ def _verify_counts(
         )
 
 
-def _write_empty(staged: StagedPartition, schema: SourceSchema, lake_settings: LakeSettings) -> None:
-    """A day without documents still gets one empty file, so readers see its columns."""
-    SliceFileWriter(staged.directory, 0, schema.arrow_schema, lake_settings.compression, 1).close(write_empty=True)
+def _slice_writer(
+    lake: Lake, staged: StagedPartition, slice_id: int, schema: SourceSchema, lake_settings: LakeSettings
+) -> SliceFileWriter:
+    return SliceFileWriter(
+        staged.directory, slice_id, schema.arrow_schema, lake_settings.compression, StagedSink(lake, staged),
+        max_file_rows=lake_settings.target_file_rows, max_file_bytes=lake_settings.target_file_bytes,
+    )
 
 
-def _manifest(result: DayResult, plan: DayPlan) -> dict[str, object]:
+def _manifest(result: DayResult, plan: DayPlan, staged: StagedPartition) -> dict[str, object]:
     return {
         "source": result.source,
         "day": result.day,
         "rows": result.rows,
-        "files": result.files,
+        "files": [f.name for f in staged.files],
         "bytes": result.bytes,
         "indices": plan.indices,
         "cluster": plan.cluster.label,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from es_assets.catalog.duckdb_catalog import DuckDBCatalog
+from es_assets.catalog import open_catalog
 from es_assets.config import load_settings
 
 TOP_ERROR_NAMESPACES_SQL = """
@@ -24,9 +24,8 @@ ORDER BY dt, rank
 
 
 def run_query(sql: str, config_path: str | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-    settings = load_settings(config_path)
-    assert settings.catalog.duckdb_path is not None
-    return DuckDBCatalog(settings.catalog.duckdb_path).query(sql)
+    """Run ``sql`` through the configured catalog: DuckDB locally, Athena on AWS."""
+    return open_catalog(load_settings(config_path)).query(sql)
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

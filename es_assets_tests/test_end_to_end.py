@@ -107,7 +107,7 @@ def test_checks_pass_and_metadata_describes_the_day(materialized: dict[str, Any]
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} == {
         "row_count_matches_elasticsearch", "no_duplicate_documents", "schema_compatible_with_table",
-        "table_rows_match_parquet", "documents_without_timestamp", "every_day_with_data_is_in_the_lake",
+        "table_serves_the_published_day", "documents_without_timestamp", "every_day_with_data_is_in_the_lake",
     }
     assert all(e.passed for e in evaluations)
     parquet_events = [

@@ -360,12 +360,6 @@ def test_rejected_credentials_fail_at_once(
     assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EsHttp._is_transient retries every HTTP 429 before it looks at the body, and Elasticsearch "
-    "sends circuit_breaking_exception with status 429 whatever its durability, so a PERMANENT breaker "
-    "is retried until retry_budget_seconds is spent instead of failing at once",
-)
 def test_a_permanent_circuit_breaker_is_not_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path, slices=1, retry_budget_s=3)
     cause = {

@@ -14,6 +14,7 @@ from es_assets.defs import checks, metadata
 from es_assets.defs.partitions import daily_partitions
 from es_assets.defs.resources import CatalogResource, ElasticsearchResource, LakeResource
 from es_assets.extract import extract_day
+from es_assets.schema.fields import SourceSchema
 from es_assets.source.cluster import plan_day
 from es_assets.source.discovery import discover_days
 
@@ -112,7 +113,8 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
         deps=[parquet_key],
         description=(
             f"The table `{name}` over the lake's Parquet, Hive-partitioned by `dt` (a DuckDB view locally, "
-            "an Athena table in AWS). Materializing a day makes it queryable and checks its row count."
+            "a Glue table for Athena in AWS). Materializing a day makes its published version the one "
+            "readers see, then removes older versions."
         ),
         kinds={"duckdb"},
         check_specs=checks.table_check_specs(table_key),
@@ -121,6 +123,7 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
     def day_in_table(
         context: dg.AssetExecutionContext, lake: LakeResource, catalog: CatalogResource
     ) -> dg.MaterializeResult:
+        settings = lake.settings().source(name)
         the_lake, the_catalog = lake.lake(), catalog.catalog()
         days = days_of(context)
         missing = [day for day in days if the_lake.manifest(name, day) is None]
@@ -128,11 +131,15 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
             raise dg.Failure(
                 f"{name}: no Parquet published for {', '.join(map(str, missing))}; materialize parquet/{name} first"
             )
-        the_catalog.register_table(name, the_lake.table_glob(name))
-        rows_in_table = {day: the_catalog.day_row_count(name, day) for day in days}
+        registered = the_lake.registered_fields(name)
+        assert registered is not None  # a published day registered its columns
+        schema = SourceSchema(fields=registered, timestamp_field=settings.timestamp_field)
+        the_catalog.register(name, the_lake, days, schema, settings.start_date)
+        for day in days:  # readers now use the new versions: the old ones can go
+            the_lake.remove_stale_versions(name, day)
         return dg.MaterializeResult(
-            metadata=metadata.for_table(the_catalog, name, rows_in_table),
-            check_results=[checks.table_rows_result(the_lake, name, rows_in_table)],
+            metadata=metadata.for_table(the_catalog, the_lake, name, days),
+            check_results=[checks.table_result(the_catalog.problems(name, the_lake, days), len(days))],
         )
 
     return [day_in_elasticsearch, day_in_parquet, day_in_table]

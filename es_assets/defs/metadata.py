@@ -7,9 +7,10 @@ from typing import Any, Sequence
 
 import dagster as dg
 
-from es_assets.catalog.duckdb_catalog import DuckDBCatalog
+from es_assets.catalog import Catalog
 from es_assets.config import SourceSettings
 from es_assets.extract import DayResult
+from es_assets.lake.base import Lake
 from es_assets.source.cluster import DayPlan
 
 # The Elasticsearch emulator and a small real node both serve at least this; it is only an estimate.
@@ -72,15 +73,15 @@ def for_extractions(results: Sequence[DayResult], lake_uri: str, table: str) -> 
     return metadata
 
 
-def for_table(catalog: DuckDBCatalog, table: str, rows_by_day: dict[dt.date, int]) -> dict[str, Any]:
-    columns, preview = catalog.query(
-        f'SELECT * EXCLUDE (_unmapped) FROM "{table}" WHERE dt = ? LIMIT 5', [max(rows_by_day)]
-    )
+def for_table(catalog: Catalog, lake: Lake, table: str, days: Sequence[dt.date]) -> dict[str, Any]:
+    rows_by_day = {str(day): (lake.manifest(table, day) or {}).get("rows") for day in sorted(days)}
+    columns, preview = catalog.preview(table, max(days))
     return {
         "table": table,
-        "catalog": f"duckdb:{catalog.database_path}",
-        "dagster/row_count": sum(rows_by_day.values()),
-        "rows_by_day": dg.MetadataValue.json({str(day): rows for day, rows in sorted(rows_by_day.items())}),
+        "catalog": catalog.description,
+        "dagster/row_count": sum(r or 0 for r in rows_by_day.values()),
+        "rows_by_day": dg.MetadataValue.json(rows_by_day),
+        "locations": dg.MetadataValue.json({str(day): lake.published_location(table, day) for day in days}),
         "example_query": dg.MetadataValue.md(
             f"```sql\nSELECT dt, count(*) FROM {table} GROUP BY dt ORDER BY dt;\n```"
         ),

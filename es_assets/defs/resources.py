@@ -12,9 +12,10 @@ from typing import Iterator
 
 import dagster as dg
 
-from es_assets.catalog.duckdb_catalog import DuckDBCatalog
+from es_assets.catalog import Catalog, open_catalog
 from es_assets.config import Settings, config_path_from_env, load_settings
-from es_assets.lake.partitions import LocalLake
+from es_assets.lake import open_lake
+from es_assets.lake.base import Lake
 from es_assets.source.cluster import ClusterInfo, detect_cluster
 from es_assets.source.http import EsHttp
 
@@ -41,17 +42,15 @@ class ElasticsearchResource(_FromConfigFile):
 class LakeResource(_FromConfigFile):
     """Where the Parquet files go."""
 
-    def lake(self) -> LocalLake:
-        return LocalLake(self.settings().lake.uri)
+    def lake(self) -> Lake:
+        return open_lake(self.settings().lake)
 
 
 class CatalogResource(_FromConfigFile):
-    """Where the tables are registered (DuckDB locally)."""
+    """Where the tables are registered (DuckDB locally, Glue/Athena on AWS)."""
 
-    def catalog(self) -> DuckDBCatalog:
-        path = self.settings().catalog.duckdb_path
-        assert path is not None  # validated in config for kind duckdb
-        return DuckDBCatalog(path)
+    def catalog(self) -> Catalog:
+        return open_catalog(self.settings())
 
 
 def resources_for(config_path: str | None = None) -> dict[str, dg.ConfigurableResource]:

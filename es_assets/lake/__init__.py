@@ -1,1 +1,17 @@
-"""lake stage of the pipeline."""
+"""The writer stage: rolling Parquet files, versioned days published atomically, read-back checks."""
+
+from __future__ import annotations
+
+from es_assets.config import LakeSettings
+from es_assets.lake.base import Lake
+
+
+def open_lake(settings: LakeSettings) -> Lake:
+    """The lake ``settings.uri`` names: a local directory or an S3 prefix."""
+    if settings.is_s3:
+        from es_assets.lake.s3 import S3Lake  # boto3 is only needed for S3 lakes
+
+        return S3Lake(settings)
+    from es_assets.lake.partitions import LocalLake
+
+    return LocalLake(settings.uri)

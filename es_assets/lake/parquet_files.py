@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,30 +13,44 @@ ROW_GROUP_ROWS = 50_000
 _ZSTD_LEVEL = 3
 
 
-@dataclasses.dataclass
-class FileStats:
-    path: Path
-    rows: int
-    bytes: int
+class FileSink(Protocol):
+    """Where a finished file goes (kept in place, or uploaded): the lake's side of the writer."""
+
+    def closed(self, path: Path, rows: int) -> None: ...
+
+    def discarded(self, path: Path) -> None: ...
 
 
 class SliceFileWriter:
-    """Writes one slice's pages as ``part-<slice>-<seq>.parquet`` files of at most ``max_file_rows`` rows.
+    """Writes one slice's pages as ``part-<slice>-<seq>.parquet`` files in ``directory``.
 
+    A file is closed and handed to the sink once it holds ``max_file_rows`` rows or
+    ``max_file_bytes`` bytes, so a day of any size streams out in bounded memory and disk.
     Timestamps are written as INT64 (never INT96) with their UTC annotation, which Athena and
     DuckDB both read as ``timestamp``.
     """
 
     def __init__(
-        self, directory: Path, slice_id: int, schema: pa.Schema, compression: str, max_file_rows: int
+        self,
+        directory: Path,
+        slice_id: int,
+        schema: pa.Schema,
+        compression: str,
+        sink: FileSink,
+        max_file_rows: int,
+        max_file_bytes: int,
     ) -> None:
         self.directory = directory
         self.slice_id = slice_id
         self.schema = schema
         self.compression = None if compression == "none" else compression
+        self.sink = sink
         self.max_file_rows = max_file_rows
-        self.files: list[FileStats] = []
+        self.max_file_bytes = max_file_bytes
+        self.closed_files: list[Path] = []
+        self.closed_rows = 0
         self._writer: pq.ParquetWriter | None = None
+        self._output: pa.OSFile | None = None
         self._current_path: Path | None = None
         self._buffer: list[pa.Table] = []
         self._buffered_rows = 0
@@ -44,7 +58,7 @@ class SliceFileWriter:
 
     @property
     def rows(self) -> int:
-        return sum(f.rows for f in self.files) + self._file_rows + self._buffered_rows
+        return self.closed_rows + self._file_rows + self._buffered_rows
 
     def write(self, table: pa.Table) -> None:
         self._buffer.append(table)
@@ -52,23 +66,24 @@ class SliceFileWriter:
         if self._buffered_rows >= ROW_GROUP_ROWS:
             self._flush()
 
-    def close(self, write_empty: bool = False) -> list[FileStats]:
+    def close(self, write_empty: bool = False) -> None:
         """Flush and close; with ``write_empty`` a slice with no rows still leaves one (empty) file."""
         self._flush()
-        if self._writer is None and write_empty and not self.files:
+        if self._writer is None and write_empty and not self.closed_files:
             self._open_file()
         self._close_file()
-        return self.files
 
     def discard(self) -> None:
         """Throw away everything this slice wrote (its context was lost and it starts again)."""
-        if self._writer is not None:
+        if self._writer is not None and self._output is not None:
             self._writer.close()
-        paths = [f.path for f in self.files] + ([self._current_path] if self._current_path else [])
-        for path in paths:
-            path.unlink(missing_ok=True)
-        self.files, self._buffer, self._buffered_rows = [], [], 0
-        self._writer, self._current_path, self._file_rows = None, None, 0
+            self._output.close()
+        if self._current_path is not None:
+            self._current_path.unlink(missing_ok=True)
+        for path in self.closed_files:
+            self.sink.discarded(path)
+        self.closed_files, self.closed_rows, self._buffer, self._buffered_rows = [], 0, [], 0
+        self._writer, self._output, self._current_path, self._file_rows = None, None, None, 0
 
     def _flush(self) -> None:
         if not self._buffered_rows:
@@ -79,18 +94,19 @@ class SliceFileWriter:
         while offset < table.num_rows:
             if self._writer is None:
                 self._open_file()
-            take = min(table.num_rows - offset, self.max_file_rows - self._file_rows)
-            assert self._writer is not None
+            assert self._writer is not None and self._output is not None
+            take = min(table.num_rows - offset, self.max_file_rows - self._file_rows, ROW_GROUP_ROWS)
             self._writer.write_table(table.slice(offset, take), row_group_size=ROW_GROUP_ROWS)
             self._file_rows += take
             offset += take
-            if self._file_rows >= self.max_file_rows:
+            if self._file_rows >= self.max_file_rows or self._output.tell() >= self.max_file_bytes:
                 self._close_file()
 
     def _open_file(self) -> None:
-        self._current_path = self.directory / f"part-{self.slice_id:03d}-{len(self.files):04d}.parquet"
+        self._current_path = self.directory / f"part-{self.slice_id:03d}-{len(self.closed_files):04d}.parquet"
+        self._output = pa.OSFile(str(self._current_path), "wb")
         self._writer = pq.ParquetWriter(
-            self._current_path,
+            self._output,
             self.schema,
             compression=self.compression,
             compression_level=_ZSTD_LEVEL if self.compression == "zstd" else None,
@@ -100,8 +116,11 @@ class SliceFileWriter:
         self._file_rows = 0
 
     def _close_file(self) -> None:
-        if self._writer is None or self._current_path is None:
+        if self._writer is None or self._output is None or self._current_path is None:
             return
         self._writer.close()
-        self.files.append(FileStats(self._current_path, self._file_rows, self._current_path.stat().st_size))
-        self._writer, self._current_path, self._file_rows = None, None, 0
+        self._output.close()
+        self.sink.closed(self._current_path, self._file_rows)
+        self.closed_files.append(self._current_path)
+        self.closed_rows += self._file_rows
+        self._writer, self._output, self._current_path, self._file_rows = None, None, None, 0

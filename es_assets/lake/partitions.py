@@ -1,4 +1,4 @@
-"""The lake's layout and its one promise: a day is replaced as a whole or not at all.
+"""The lake on a local (or mounted) filesystem.
 
 Layout (``<lake>`` is the directory of ``lake.uri``)::
 
@@ -7,17 +7,16 @@ Layout (``<lake>`` is the directory of ``lake.uri``)::
     <lake>/_versions/<src>/dt=YYYY-MM-DD/<version>/_manifest.json
     <lake>/_schemas/<src>.json                        -> the source's schema registry
 
-Readers (DuckDB, Athena over a synced copy) glob ``<lake>/<src>/dt=*/*.parquet``. A run writes a
-new version directory beside the old one and publishes it by atomically replacing the symlink
-(``rename(2)``), so a reader sees the old day or the new day, never a mix or a gap. Versions of a
-day that were never published (a crashed run) are removed by the next run of that day. Names
-starting with ``_`` are skipped by Athena and Hive, so ``_versions`` is invisible to them.
+Readers (the DuckDB view) glob ``<lake>/<src>/dt=*/*.parquet``. A run writes a new version
+directory beside the old one and publishes it by atomically replacing the symlink
+(``rename(2)``). Versions of a day that were never published (a crashed run) are removed by the
+next run of that day. Names starting with ``_`` are skipped by Athena and Hive. A lock file per
+day makes a second run of the same day fail at once instead of interleaving.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import fcntl
 import json
@@ -25,16 +24,24 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from es_assets.errors import EsAssetsError, SchemaError
-from es_assets.schema.fields import Field
-from es_assets.schema.registry import column_paths, fields_from_json, fields_to_json, reconcile
+import pyarrow.fs as pafs
 
-MANIFEST = "_manifest.json"
-VERSIONS_DIR = "_versions"
-REGISTRY_DIR = "_schemas"
+from es_assets.errors import EsAssetsError
+from es_assets.lake.base import (
+    MANIFEST,
+    REGISTRY_DIR,
+    VERSIONS_DIR,
+    StagedFile,
+    StagedPartition,
+    manifest_json,
+    new_version_name,
+    partition_name,
+)
+from es_assets.schema.fields import Field
+from es_assets.schema.registry import add_to_registry, fields_from_json, fields_to_json
 
 
 class PartitionBusy(EsAssetsError):
@@ -46,28 +53,16 @@ def lake_root(uri: str) -> Path:
     return Path(parsed.netloc + parsed.path)
 
 
-def partition_name(day: dt.date) -> str:
-    return f"dt={day.isoformat()}"
-
-
-@dataclasses.dataclass(frozen=True)
-class StagedPartition:
-    """A day's new version, written but not yet visible to readers."""
-
-    source: str
-    day: dt.date
-    directory: Path  # where the Parquet files go
-    link: Path  # the published name, <lake>/<src>/dt=...
-
-    def files(self) -> list[Path]:
-        return sorted(self.directory.glob("*.parquet"))
-
-
 class LocalLake:
-    """A lake on a local (or mounted) filesystem."""
+    """A lake in a directory; the published day is a symlink swapped atomically."""
 
     def __init__(self, uri: str) -> None:
+        self.uri = uri
         self.root = lake_root(uri)
+        self.filesystem = pafs.LocalFileSystem()
+
+    def table_location(self, source: str) -> str:
+        return str(self.root / source)
 
     def table_glob(self, source: str) -> str:
         return str(self.root / source / "dt=*" / "*.parquet")
@@ -76,7 +71,15 @@ class LocalLake:
         link = self.root / source / partition_name(day)
         return link.resolve() if link.exists() else None
 
-    def manifest(self, source: str, day: dt.date) -> dict[str, object] | None:
+    def published_location(self, source: str, day: dt.date) -> str | None:
+        directory = self.published_partition(source, day)
+        return str(directory) if directory else None
+
+    def published_files(self, source: str, day: dt.date) -> list[str]:
+        directory = self.published_partition(source, day)
+        return [str(p) for p in sorted(directory.glob("*.parquet"))] if directory else []
+
+    def manifest(self, source: str, day: dt.date) -> dict[str, Any] | None:
         """The published day's manifest (rows, files, schema), or None if the day is not published."""
         directory = self.published_partition(source, day)
         if directory is None or not (directory / MANIFEST).is_file():
@@ -96,13 +99,8 @@ class LocalLake:
         day_versions.mkdir(parents=True, exist_ok=True)
         with _exclusive_lock(day_versions / ".lock", f"{source} {day}"):
             self._remove_unpublished_versions(source, day)
-            version = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-            staged = StagedPartition(
-                source=source,
-                day=day,
-                directory=day_versions / version,
-                link=self.root / source / partition_name(day),
-            )
+            version = new_version_name()
+            staged = StagedPartition(source, day, version, day_versions / version, str(day_versions / version))
             staged.directory.mkdir()
             try:
                 yield staged
@@ -110,21 +108,31 @@ class LocalLake:
                 if self.published_partition(source, day) != staged.directory.resolve():
                     shutil.rmtree(staged.directory, ignore_errors=True)
 
-    def publish(self, staged: StagedPartition, manifest: dict[str, object]) -> None:
+    def closed(self, staged: StagedPartition, path: Path, rows: int) -> None:
+        staged.files.append(StagedFile(path.name, rows, path.stat().st_size))
+
+    def discarded(self, staged: StagedPartition, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        staged.files = [f for f in staged.files if f.name != path.name]
+
+    def publish(self, staged: StagedPartition, manifest: dict[str, Any]) -> None:
         """Make the staged version the day's only visible version, in one atomic rename."""
-        for path in staged.files():
-            _fsync(path)
+        for staged_file in staged.files:
+            _fsync(staged.directory / staged_file.name)
         manifest_path = staged.directory / MANIFEST
-        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        manifest_path.write_text(manifest_json(manifest))
         _fsync(manifest_path)
-        staged.link.parent.mkdir(parents=True, exist_ok=True)
-        previous = staged.link.resolve() if staged.link.is_symlink() else None
-        temporary = staged.link.with_name(f".{staged.link.name}.{uuid.uuid4().hex[:8]}")
-        temporary.symlink_to(os.path.relpath(staged.directory, staged.link.parent))
-        os.replace(temporary, staged.link)
-        _fsync(staged.link.parent)
-        if previous is not None and previous != staged.directory.resolve():
-            shutil.rmtree(previous, ignore_errors=True)
+        link = self.root / staged.source / partition_name(staged.day)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}")
+        temporary.symlink_to(os.path.relpath(staged.directory, link.parent))
+        os.replace(temporary, link)
+        _fsync(link.parent)
+        # Nothing reads a version but through the link, so the old one can go at once.
+        self._remove_unpublished_versions(staged.source, staged.day)
+
+    def remove_stale_versions(self, source: str, day: dt.date) -> None:
+        """Nothing to do: publishing removed them, under the day's lock."""
 
     def registered_fields(self, source: str) -> tuple[Field, ...] | None:
         """The source's registered column tree, or None before its first published day."""
@@ -132,22 +140,18 @@ class LocalLake:
         return fields_from_json(json.loads(path.read_text())["fields"]) if path.is_file() else None
 
     def register_fields(self, source: str, fields: tuple[Field, ...]) -> None:
-        """Add a day's columns to the registry; refuse if a concurrent run took one of its names."""
         directory = self.root / REGISTRY_DIR
         directory.mkdir(parents=True, exist_ok=True)
         with _exclusive_lock(directory / f".{source}.lock", f"the schema registry of {source}", wait=True):
-            merged, _ = reconcile(self.registered_fields(source), fields)
-            if not column_paths(fields).items() <= column_paths(merged).items():
-                raise SchemaError(
-                    f"{source}: another run registered columns with the same names at the same time; run the day again"
-                )
+            merged = add_to_registry(self.registered_fields(source), fields, source)
             temporary = directory / f".{source}.{uuid.uuid4().hex[:8]}.json"
             temporary.write_text(json.dumps({"source": source, "fields": fields_to_json(merged)}, indent=1))
             os.replace(temporary, directory / f"{source}.json")
 
     def _remove_unpublished_versions(self, source: str, day: dt.date) -> None:
         published = self.published_partition(source, day)
-        for version in (self.root / VERSIONS_DIR / source / partition_name(day)).iterdir():
+        versions = self.root / VERSIONS_DIR / source / partition_name(day)
+        for version in versions.iterdir() if versions.is_dir() else ():
             if version.is_dir() and version.resolve() != published:
                 shutil.rmtree(version, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from es_assets.errors import SchemaError
 from es_assets.schema.fields import RESERVED_COLUMNS, Field, column_names
 
 
@@ -65,6 +66,14 @@ def _reconcile(
             merged.append(dataclasses.replace(field, name=names[field.source_name]))
             new_columns.append(prefix + field.source_name)
     return tuple(merged)
+
+
+def add_to_registry(current: tuple[Field, ...] | None, day: tuple[Field, ...], source: str) -> tuple[Field, ...]:
+    """The registry after a day's columns join it; refuse if a concurrent run took one of its names."""
+    merged, _ = reconcile(current, day)
+    if not column_paths(day).items() <= column_paths(merged).items():
+        raise SchemaError(f"{source}: another run registered columns with the same names at the same time; run the day again")
+    return merged
 
 
 def column_paths(fields: tuple[Field, ...], prefix: str = "") -> dict[str, str]:

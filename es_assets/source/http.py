@@ -73,6 +73,13 @@ class EsHttp:
         ]
         self._next_node = itertools.cycle(range(len(self._nodes)))
         self._lock = threading.Lock()
+        if not settings.verify_certs and any(urlparse(host).scheme == "https" for host in settings.hosts):
+            # Loud on purpose: without verification anyone on the path can read the credentials and the data.
+            log.warning(
+                "TLS certificate verification is disabled (elasticsearch.verify_certs: false): the connection to %s "
+                "can be intercepted, credentials included; set elasticsearch.ca_certs to the cluster's CA instead",
+                ", ".join(settings.hosts),
+            )
 
     def close(self) -> None:
         for node, _ in self._nodes:
@@ -101,7 +108,10 @@ class EsHttp:
                 response = node.perform_request(method, target, body=payload)
             except (TransportConnectionError, ConnectionTimeout) as exc:
                 if isinstance(exc, TlsError):
-                    raise ClusterError(f"TLS handshake with {host} failed: {exc.message}") from None
+                    raise ClusterError(
+                        f"TLS handshake with {host} failed: {exc.message}; if the cluster's certificate is signed by "
+                        "a private CA, set elasticsearch.ca_certs to that CA's PEM file"
+                    ) from None
                 failure = f"{type(exc).__name__} from {host}"
                 error: ClusterError = ClusterUnreachable(
                     f"cannot reach Elasticsearch at {host} (elasticsearch.hosts): {exc.message}"
@@ -173,13 +183,11 @@ def error_type_and_reason(data: bytes) -> tuple[str, str]:
 
 
 def _is_transient(status: int, data: bytes) -> bool:
-    if status in _RETRYABLE_STATUS:
-        return True
     error_type, _ = error_type_and_reason(data)
-    if error_type in _RETRYABLE_ERROR_TYPES:
-        return True
-    # Circuit breakers say whether they will clear by themselves.
-    return error_type == "circuit_breaking_exception" and b'"durability":"PERMANENT"' not in data
+    if error_type == "circuit_breaking_exception":
+        # Sent as 429 whatever its durability: only a TRANSIENT breaker clears by itself.
+        return b'"durability":"PERMANENT"' not in data
+    return status in _RETRYABLE_STATUS or error_type in _RETRYABLE_ERROR_TYPES
 
 
 def _classify(status: int, data: bytes, method: str, path: str, host: str) -> ClusterError:
@@ -191,8 +199,8 @@ def _classify(status: int, data: bytes, method: str, path: str, host: str) -> Cl
         )
     if status == 403:
         return AuthenticationError(
-            f"{where}: permission denied (HTTP 403): {reason}; the user needs read and view_index_metadata "
-            "on the source indices"
+            f"{where}: permission denied (HTTP 403): {reason}; the user needs the monitor cluster privilege and "
+            "read, view_index_metadata and monitor on the source indices (see SECURITY.md)"
         )
     if error_type == "index_not_found_exception":
         return MissingIndexError(f"{where}: no such index ({reason})")
