@@ -15,8 +15,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
+# LAKE=s3: the lake on S3 and the table in Glue, on a moto server the demo starts.
+LAKE ?= local
+
 demo: venv
-	$(BIN)/python -m es_assets.demo.run demo
+	$(BIN)/python -m es_assets.demo.run demo --lake $(LAKE)
 
 dev: venv
 	$(BIN)/python -m es_assets.demo.run dev

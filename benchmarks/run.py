@@ -15,14 +15,16 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import urllib3
 
@@ -36,7 +38,7 @@ from benchmarks.job import PAGE_SIZE, Job, Measurement
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 DAY = dt.date(2026, 1, 15)
-# The Elasticsearch emulator keeps ~35 KB of RAM per document (OpenSearch's ~33 KB, but it is fast).
+# Both emulators keep ~30 KB of RAM per document; the Elasticsearch one also serves only ~10k docs/s.
 DEFAULT_DOCS = {"opensearch": 200_000, "elasticsearch": 30_000}
 VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K")
 VARIANT_TIMEOUT_S = 3600
@@ -48,53 +50,83 @@ _PACKAGES = ("es_assets", "pyarrow", "orjson", "urllib3", "elasticsearch", "elas
 
 
 @dataclasses.dataclass(frozen=True)
+class Run:
+    """One fresh-process run of a variant."""
+
+    measurement: Measurement
+    server_cpu_s: float  # CPU the emulator spent while the variant's process lived
+    other_cpu_s: float  # CPU the rest of the host spent meanwhile: noise, when it is large
+
+
+@dataclasses.dataclass
 class VariantResult:
+    """Every run of one variant; the figures are medians over the runs."""
+
     variant: str
-    measurement: Measurement | None  # None when the variant failed
-    server_cpu_s: float  # CPU the emulator spent while the variant ran
-    error: str | None = None
+    runs: list[Run] = dataclasses.field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return bool(self.runs) and not self.errors
+
+    def _median(self, value: Callable[[Run], float]) -> float:
+        return statistics.median(value(run) for run in self.runs)
+
+    @property
+    def wall_s(self) -> float:
+        return self._median(lambda r: r.measurement.wall_s)
 
     @property
     def docs_per_s(self) -> float:
-        assert self.measurement is not None
-        return self.measurement.docs / self.measurement.wall_s
+        return self._median(lambda r: r.measurement.docs / r.measurement.wall_s)
 
     @property
     def cpu_us_per_doc(self) -> float:
-        assert self.measurement is not None
-        return self.measurement.cpu_s / self.measurement.docs * 1e6
+        return self._median(lambda r: r.measurement.cpu_s / r.measurement.docs * 1e6)
 
     @property
     def server_cpu_us_per_doc(self) -> float:
-        assert self.measurement is not None
-        return self.server_cpu_s / self.measurement.docs * 1e6
+        return self._median(lambda r: r.server_cpu_s / r.measurement.docs * 1e6)
+
+    @property
+    def other_cpu_s(self) -> float:
+        return self._median(lambda r: r.other_cpu_s)
+
+    @property
+    def rss_ready_mb(self) -> float:
+        return self._median(lambda r: r.measurement.rss_ready_mb)
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return self._median(lambda r: r.measurement.peak_rss_mb)
+
+    @property
+    def parquet_files(self) -> int:
+        return self.runs[0].measurement.parquet_files
 
     @property
     def parquet_bytes_per_doc(self) -> float | None:
-        assert self.measurement is not None
-        m = self.measurement
-        return m.parquet_bytes / m.docs if m.parquet_files else None
+        if not self.parquet_files:
+            return None
+        return self._median(lambda r: r.measurement.parquet_bytes / r.measurement.docs)
 
     def to_json(self) -> dict[str, Any]:
-        if self.measurement is None:
-            return {"variant": self.variant, "error": self.error}
+        figures = {name: getattr(self, name) for name in _FIGURES} if self.runs else {}
         return {
             "variant": self.variant,
-            **dataclasses.asdict(self.measurement),
-            "server_cpu_s": self.server_cpu_s,
-            "docs_per_s": self.docs_per_s,
-            "cpu_us_per_doc": self.cpu_us_per_doc,
-            "server_cpu_us_per_doc": self.server_cpu_us_per_doc,
-            "parquet_bytes_per_doc": self.parquet_bytes_per_doc,
-            "error": self.error,
+            **figures,
+            "errors": self.errors,
+            "runs": [{**dataclasses.asdict(run.measurement), "server_cpu_s": run.server_cpu_s,
+                      "other_cpu_s": run.other_cpu_s} for run in self.runs],
         }
 
 
-# -- the emulator's CPU, from /proc ---------------------------------------------------------------
+_FIGURES = ("docs_per_s", "wall_s", "cpu_us_per_doc", "server_cpu_us_per_doc", "other_cpu_s", "rss_ready_mb",
+            "peak_rss_mb", "parquet_bytes_per_doc", "parquet_files")
+
+
+# -- CPU accounting, from /proc ------------------------------------------------------------------
 def _descendants(pid: int) -> set[int]:
     """Every process below ``pid`` (the emulators may fork helpers of their own)."""
     parents: dict[int, int] = {}
@@ -119,6 +151,18 @@ def _cpu_seconds(pids: set[int]) -> float:
     return ticks / _CLOCK_TICKS
 
 
+def _host_busy_seconds() -> float:
+    """CPU time all CPUs of the host have been busy (not idle, not waiting for I/O) since boot."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
+
+
+def _own_and_children_cpu() -> float:
+    """CPU of this process plus its waited-for children (the finished variant processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 # -- one server ------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _emulator(product: str, scratch: Path) -> Iterator[RunningServer]:
@@ -138,24 +182,30 @@ def _server_label(url: str) -> str:
     return f"{version_info.get('distribution', 'elasticsearch')} {version_info['number']}"
 
 
-def _run_variant(name: str, job: Job, expected_docs: int, server_pids: set[int]) -> VariantResult:
+def _run_variant(job: Job, expected_docs: int, server_pids: set[int]) -> Run:
+    """Run ``job`` in a fresh process; raise RuntimeError if it fails or reads the wrong number of documents."""
     workdir = Path(job.workdir)
     workdir.mkdir(parents=True)
     job_file, result_file = workdir.with_suffix(".job.json"), workdir.with_suffix(".result.json")
     job.save(job_file)
-    server_cpu_before = _cpu_seconds(server_pids)
-    process = subprocess.run(
-        [sys.executable, "-m", "benchmarks.child", str(job_file), str(result_file)],
-        cwd=ROOT, capture_output=True, text=True, timeout=VARIANT_TIMEOUT_S,
-    )
-    server_cpu = _cpu_seconds(server_pids) - server_cpu_before
-    shutil.rmtree(workdir)  # the next variant's page cache and disk should not hold this one's files
+    server_before, ours_before, host_before = _cpu_seconds(server_pids), _own_and_children_cpu(), _host_busy_seconds()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "benchmarks.child", str(job_file), str(result_file)],
+            cwd=ROOT, capture_output=True, text=True, timeout=VARIANT_TIMEOUT_S,
+        )
+    finally:
+        shutil.rmtree(workdir)  # the next run's disk and page cache should not hold this one's files
+    server_cpu = _cpu_seconds(server_pids) - server_before
+    other_cpu = _host_busy_seconds() - host_before - server_cpu - (_own_and_children_cpu() - ours_before)
     if process.returncode != 0:
-        tail = process.stderr.strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
-        return VariantResult(name, None, server_cpu, error=tail[0])
+        lines = process.stderr.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"exit code {process.returncode}")
     measurement = Measurement.load(result_file)
-    error = None if measurement.docs == expected_docs else f"read {measurement.docs:,} of {expected_docs:,} documents"
-    return VariantResult(name, measurement, server_cpu, error)
+    if measurement.docs != expected_docs:
+        raise RuntimeError(f"read {measurement.docs:,} of {expected_docs:,} documents")
+    # /proc/stat and rusage tick at different rates: a quiet host can come out slightly negative.
+    return Run(measurement, server_cpu, max(other_cpu, 0.0))
 
 
 def _variant_plan(names: Sequence[str], slices: int) -> dict[str, tuple[str, int]]:
@@ -170,7 +220,9 @@ def _variant_plan(names: Sequence[str], slices: int) -> dict[str, tuple[str, int
     return plan
 
 
-def bench_server(product: str, docs: int, variants: Sequence[str], slices: int, scratch: Path) -> dict[str, Any]:
+def bench_server(
+    product: str, docs: int, variants: Sequence[str], slices: int, repeat: int, scratch: Path
+) -> dict[str, Any]:
     with _emulator(product, scratch) as server:
         server_pids = _descendants(os.getpid())  # only the emulator runs below us right now
         label = _server_label(server.url)
@@ -178,29 +230,38 @@ def bench_server(product: str, docs: int, variants: Sequence[str], slices: int, 
         started = time.perf_counter()
         seeded = sum(load_days(server.url, [DAY], docs).values())
         seed_s = time.perf_counter() - started
-        results: dict[str, VariantResult] = {}
-        for name, (kind, count) in _variant_plan(variants, slices).items():
-            print(f"  {name} ...", end=" ", flush=True)
-            job = Job(
-                kind=kind,
-                product=product,
-                url=server.url,
-                index=index_name(DAY),
-                day=DAY.isoformat(),
-                query=DayWindow.of(DAY, "UTC").query("@timestamp"),
-                filter_path=FILTER_PATH,
-                slices=count,
-                workdir=str(scratch / "variants" / name),
-            )
-            results[name] = _run_variant(name, job, seeded, server_pids)
-            result = results[name]
-            print(result.error or f"{result.measurement.wall_s:.1f} s", flush=True)  # type: ignore[union-attr]
+        plan = _variant_plan(variants, slices)
+        results = {name: VariantResult(name) for name in plan}
+        # Round-robin rather than variant after variant, so a burst of load from elsewhere on the host
+        # lands on several variants instead of skewing one.
+        for attempt in range(1, repeat + 1):
+            for name, (kind, count) in plan.items():
+                print(f"  run {attempt}/{repeat} {name} ...", end=" ", flush=True)
+                job = Job(
+                    kind=kind,
+                    product=product,
+                    url=server.url,
+                    index=index_name(DAY),
+                    day=DAY.isoformat(),
+                    query=DayWindow.of(DAY, "UTC").query("@timestamp"),
+                    filter_path=FILTER_PATH,
+                    slices=count,
+                    workdir=str(scratch / "variants" / name),
+                )
+                try:
+                    run = _run_variant(job, seeded, server_pids)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    results[name].errors.append(str(exc))
+                    print(f"failed: {exc}", flush=True)
+                    continue
+                results[name].runs.append(run)
+                print(f"{run.measurement.wall_s:.1f} s", flush=True)
     return {
         "server": label,
-        "url": server.url,
         "index": index_name(DAY),
         "docs": seeded,
         "seed_s": seed_s,
+        "repeat": repeat,
         "results": results,
         "ratios": ratios(results),
     }
@@ -230,31 +291,32 @@ def ratios(results: dict[str, VariantResult]) -> dict[str, float]:
 
 def format_server(report: dict[str, Any]) -> str:
     header = ("variant", "docs/s", "wall s", "client CPU µs/doc", "server CPU µs/doc", "RSS ready MB",
-              "peak RSS MB", "Parquet B/doc", "files")
+              "peak RSS MB", "Parquet B/doc", "files", "other CPU s")
     rows: list[tuple[str, ...]] = []
     failures: list[str] = []
     for name, result in report["results"].items():
-        m = result.measurement
-        if m is None:
-            failures.append(f"  {name} failed: {result.error}")
+        failures += [f"  {name} failed: {error}" for error in result.errors]
+        if not result.runs:
             continue
-        if result.error:
-            failures.append(f"  {name}: {result.error}")
         per_doc = result.parquet_bytes_per_doc
         rows.append((
-            name, f"{result.docs_per_s:,.0f}", f"{m.wall_s:.2f}", f"{result.cpu_us_per_doc:.1f}",
-            f"{result.server_cpu_us_per_doc:.1f}", f"{m.rss_ready_mb:.0f}", f"{m.peak_rss_mb:.0f}",
-            "-" if per_doc is None else f"{per_doc:.1f}", str(m.parquet_files),
+            name, f"{result.docs_per_s:,.0f}", f"{result.wall_s:.2f}", f"{result.cpu_us_per_doc:.1f}",
+            f"{result.server_cpu_us_per_doc:.1f}", f"{result.rss_ready_mb:.0f}", f"{result.peak_rss_mb:.0f}",
+            "-" if per_doc is None else f"{per_doc:.1f}", str(result.parquet_files), f"{result.other_cpu_s:.1f}",
         ))
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths)))
+
+    runs = f", median of {report['repeat']} runs" if report["repeat"] > 1 else ""
     lines = [
         f"{report['server']} (emulator): {report['docs']:,} documents in {report['index']}, "
-        f"seeded in {report['seed_s']:.1f} s",
-        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(header, widths))),
+        f"seeded in {report['seed_s']:.1f} s{runs}",
+        line(header),
+        *(line(row) for row in rows),
+        *failures,
     ]
-    lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-              for row in rows]
-    lines += failures
     if report["ratios"]:
         lines.append("ratios:")
         lines += [f"  {label:<55} {value:6.2f}" for label, value in report["ratios"].items()]
@@ -299,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--slices", type=_positive, default=4, help="K of the es_assets-K variant (default 4)")
     parser.add_argument("--variants", type=_variant_list, default=list(VARIANTS),
                         help=f"comma-separated subset of {','.join(VARIANTS)} (default: all)")
+    parser.add_argument("--repeat", type=_positive, default=1,
+                        help="runs of each variant, round-robin; figures are medians (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default: %(default)s)")
     args = parser.parse_args(argv)
 
@@ -307,7 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="es-assets-bench-") as scratch:
         for product in products:
             docs = args.docs or DEFAULT_DOCS[product]
-            reports[product] = bench_server(product, docs, args.variants, args.slices, Path(scratch) / product)
+            reports[product] = bench_server(
+                product, docs, args.variants, args.slices, args.repeat, Path(scratch) / product
+            )
     print()
     print("\n\n".join(format_server(report) for report in reports.values()))
 

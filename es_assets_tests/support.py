@@ -108,6 +108,13 @@ def without_nulls(value: Any) -> Any:
     return value
 
 
+def expected_row(document: dict[str, Any]) -> dict[str, Any]:
+    """A demo document as the README's rules say it lands: ``@timestamp`` → ``timestamp`` (UTC), nulls dropped."""
+    source = dict(document["_source"])
+    timestamp = dt.datetime.fromisoformat(source.pop("@timestamp").replace("Z", "+00:00"))
+    return without_nulls({"_index": document["_index"], "_id": document["_id"], "timestamp": timestamp, **source})
+
+
 def counts_by_day(rows: Iterable[dict[str, Any]]) -> dict[dt.date, int]:
     counts: dict[dt.date, int] = {}
     for row in rows:

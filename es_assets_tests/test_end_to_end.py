@@ -16,6 +16,7 @@ from es_assets.query import run_query
 from es_assets_tests.support import (
     counts_by_day,
     elasticsearch_documents,
+    expected_row,
     lake_rows,
     materialize_days,
     unique_prefix,
@@ -27,13 +28,6 @@ pytestmark = pytest.mark.integration
 
 DAYS = [dt.date(2026, 11, 20), dt.date(2026, 11, 21)]
 DOCS_PER_DAY = 1_500
-
-
-def expected_row(document: dict[str, Any]) -> dict[str, Any]:
-    """A document as the README's rules say it lands: ``@timestamp`` → ``timestamp`` (UTC), nulls dropped."""
-    source = dict(document["_source"])
-    timestamp = dt.datetime.fromisoformat(source.pop("@timestamp").replace("Z", "+00:00"))
-    return without_nulls({"_index": document["_index"], "_id": document["_id"], "timestamp": timestamp, **source})
 
 
 @pytest.fixture(scope="module")

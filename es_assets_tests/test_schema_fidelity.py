@@ -12,34 +12,36 @@ The three indices (one per day, UTC):
 * day 2, ``dynamic: false``: ``status`` keyword, ``bytes`` long, ``ratio`` double, extra source fields.
   It also holds a late document whose timestamp falls on day 1, so day 1's schema is the union of both
   indices (status → string, ratio → double, bytes → int64);
-* day 3, ``dynamic: strict``: only types pyarrow's JSON reader parses natively (the fast path), with
-  ``status`` long again and a field and an object member added.
+* day 3, ``dynamic: strict``: ``status`` long again, ``code`` keyword (long on day 1), a field and an
+  object member added.
+
+A column keeps the type of the first day it appears on ("stable across days", README; the schema
+registry of ``es_assets/schema/registry.py``), so day 3's ``status`` values land in day 1's string column.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import datetime as dt
 import decimal
-import glob
 import json
 import math
 import re
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import urllib3
 
-from es_assets.config import Settings, load_settings
+from es_assets.config import load_settings
 from es_assets.lake.partitions import LocalLake
 from es_assets.query import run_query
-from es_assets_tests.support import materialize_days, unique_prefix, without_nulls, write_config
+from es_assets_tests.support import lake_rows, materialize_days, unique_prefix, without_nulls, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +74,7 @@ def index_mappings(backend: str) -> dict[dt.date, dict[str, Any]]:
             **common,
             "status": {"type": "long"},
             "status_alias": {"type": "alias", "path": "status"},
+            "code": {"type": "long"},
             "bytes": {"type": "integer"},
             "ratio": {"type": "long"},
             "price": {"type": "unsigned_long"},
@@ -99,6 +102,7 @@ def index_mappings(backend: str) -> dict[dt.date, dict[str, Any]]:
             "status": {"type": "long"},
             "ratio": {"type": "double"},
             "region": {"type": "keyword"},
+            "code": {"type": "keyword"},  # long on day 1: the column stays int64
             "http": {"properties": {"method": {"type": "keyword"}, "status_code": {"type": "long"},
                                     "route": {"type": "keyword"}}},
         }},
@@ -111,7 +115,6 @@ class Case:
     index_day: dt.date  # the daily index it is written to
     fields: dict[str, Any]
     only: str | None = None  # the one product it is indexed on (the other rejects or rewrites it)
-    bug: str | None = None  # why the engine breaks a documented rule on it (an xfail)
 
     @property
     def source(self) -> dict[str, Any]:
@@ -119,17 +122,14 @@ class Case:
 
 
 UNICODE = "nul\u0000byte, \u202eRTL\u202c, \u200fمرحبا עולם, 😀🚀, e\u0301, 中文, \"quoted\" \\ \t"
-INTEGER_AND_LONG_BUG = "an integer and a long mapping of one field in one day widen to double, not int64"
-GEO_ARRAY_BUG = "a geo_point in a one-element array is not unwrapped: the column is null, the value in _unmapped"
-BIG_INTEGER_BUG = ("orjson parses integers beyond 64 bits as floats: the keyword gets '1.2345678901234568e+29' "
-                   "and _unmapped the rounded float")
 
 CASES = [
     Case("plain_values_of_every_type", DAY1, {
         "message": "GET /health", "user": "alice", "ok": True, "score": 0.25, "tags": ["a", "b"],
         "logged_at_ns": "2026-11-20T12:00:00.123456789Z",
         "http": {"method": "GET", "status_code": 200},
-        "events": [{"name": "start", "at": "2026-11-20T11:59:00Z"}, {"name": "stop", "at": "2026-11-20T12:00:00.5+01:00"}],
+        "events": [{"name": "start", "at": "2026-11-20T11:59:00Z"},
+                   {"name": "stop", "at": "2026-11-20T12:00:00.5+01:00"}],
         "price": 42, "location": {"lat": 52.52, "lon": 13.405},
         "payload": {"a": [1, {"b": None}], "c": "x", "big": 18446744073709551615},
         "attrs": {"k8s": {"pod": "api-1", "labels": {"app": "api"}}},
@@ -139,7 +139,7 @@ CASES = [
     # One field, two mappings in one day (day 1 = index 1 + the late document of index 2).
     Case("long_and_keyword_in_one_day_widen_to_string", DAY1, {"status": 200}),
     Case("long_and_double_in_one_day_widen_to_double", DAY1, {"ratio": 3}),
-    Case("integer_and_long_in_one_day_stay_int64", DAY1, {"bytes": 2147483647}, bug=INTEGER_AND_LONG_BUG),
+    Case("integer_and_long_in_one_day_stay_int64", DAY1, {"bytes": 2147483647}),
     # Coercion.
     Case("string_in_long", DAY1, {"http": {"status_code": "404"}}),
     Case("fraction_in_long_truncated", DAY1, {"http": {"status_code": 1.9}}),
@@ -159,7 +159,7 @@ CASES = [
     Case("nested_with_nulls", DAY1, {"events": [{"name": None, "at": "2026-11-20T01:00:00+01:00"}, {"name": "b"}]}),
     Case("object_in_a_one_element_array", DAY1, {"http": [{"method": "POST", "status_code": 201}]}),
     Case("objects_in_a_multi_element_array", DAY1, {"http": [{"method": "GET"}, {"method": "PUT"}]}),
-    Case("geo_point_in_a_one_element_array", DAY1, {"location": [{"lat": 1.5, "lon": 2.5}]}, bug=GEO_ARRAY_BUG),
+    Case("geo_point_in_a_one_element_array", DAY1, {"location": [{"lat": 1.5, "lon": 2.5}]}),
     # Dates.
     Case("timestamp_last_ms_of_the_day", DAY1, {"@timestamp": "2026-11-20T23:59:59.999Z"}),
     Case("timestamp_first_ms_of_the_day", DAY1, {"@timestamp": "2026-11-20T00:00:00.000Z"}),
@@ -189,7 +189,8 @@ CASES = [
     Case("disabled_object_holds_any_json", DAY1, {"payload": [1, "two", {"3": None}, -0.0]}),
     # Day 2: keyword status, dynamic: false.
     Case("late_document_lands_on_its_utc_day", DAY2, {"@timestamp": "2026-11-21T01:30:00+02:00", "status": "late"}),
-    Case("keyword_status", DAY2, {"status": "ok", "bytes": 3000000000, "ratio": 0.5}),
+    Case("keyword_status", DAY2, {"status": "ok", "ratio": 0.5}),
+    Case("long_after_a_day_of_integer_and_long_stays_int64", DAY2, {"bytes": 3000000000}),
     Case("number_in_keyword_status", DAY2, {"status": 503}),
     Case("timestamp_first_ms_of_day_2", DAY2, {"@timestamp": "2026-11-21T00:00:00.000Z"}),
     Case("timestamp_last_ms_of_day_2", DAY2, {"@timestamp": "2026-11-21T23:59:59.999Z"}),
@@ -200,8 +201,7 @@ CASES = [
     Case("unmapped_dotted_key", DAY2, {"kubernetes.pod": "api-1", "kubernetes": {"node": "n1"}}),
     Case("unmapped_big_integers", DAY2, {"trace_id": 18446744073709551615, "span_id": -9223372036854775808}),
     # The Elasticsearch emulator itself stores a number beyond 64 bits as a float: only OpenSearch keeps it.
-    Case("integer_beyond_64_bits", DAY2, {"user": 123456789012345678901234567890, "span": 123456789012345678901234567890},
-         only="opensearch", bug=BIG_INTEGER_BUG),
+    Case("integer_beyond_64_bits", DAY2, {"user": 2**96 + 1, "span": 2**96 + 1}, only="opensearch"),
     Case("plain_day_2", DAY2, {
         "message": "day two", "user": "carol", "ok": False, "score": 1e-300, "tags": ["x"], "price": 0,
         "location": {"lat": -33.9, "lon": 151.2}, "logged_at_ns": "2026-11-21T05:00:00.000000001Z",
@@ -215,6 +215,9 @@ CASES = [
         "http": {"method": "GET", "status_code": 200, "route": f"/r/{i}"},
         "events": [{"name": "start", "at": f"2026-11-22T{i:02d}:14:59+01:00"}],
     }) for i in range(8)],
+    Case("code_on_day_1", DAY1, {"code": 7}),
+    Case("keyword_code_in_the_int64_column_of_day_1", DAY3, {"code": "42"}),
+    Case("keyword_code_that_is_no_number_kept_in_unmapped", DAY3, {"code": "A-1"}),
     Case("string_in_long_on_day_3", DAY3, {"status": "10"}),
     Case("fraction_in_long_on_day_3", DAY3, {"status": 1.9}),
     Case("unicode_on_day_3", DAY3, {"message": UNICODE, "@timestamp": "2026-11-22T08:00:00+05:30"}),
@@ -243,6 +246,10 @@ def es_type(spec: dict[str, Any]) -> str:
     return spec.get("type", "object")
 
 
+def is_struct(spec: dict[str, Any]) -> bool:
+    return es_type(spec) == "object" and "properties" in spec and spec.get("enabled") is not False
+
+
 def is_json_text(spec: dict[str, Any]) -> bool:
     """flattened, ``enabled: false`` objects and types es_assets does not know."""
     kind = es_type(spec)
@@ -263,7 +270,7 @@ def union(properties: list[dict[str, Any]]) -> dict[str, Any]:
 def widen(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     if left == right:
         return left
-    if es_type(left) == es_type(right) == "object":
+    if is_struct(left) and is_struct(right):
         return {"properties": union([left["properties"], right["properties"]])}
     types = {es_type(left), es_type(right)}
     if types <= INTEGER_TYPES:
@@ -271,6 +278,19 @@ def widen(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     if types <= INTEGER_TYPES | DOUBLE_TYPES:
         return {"type": "double"}
     return {"type": "keyword"}
+
+
+def keep_first_types(first_seen: dict[str, Any], today: dict[str, Any]) -> dict[str, Any]:
+    """Today's mapping with every field typed as on the first day it appeared; new fields join ``first_seen``."""
+    kept = {}
+    for key, spec in today.items():
+        if key not in first_seen:
+            first_seen[key] = copy.deepcopy(spec)
+        if is_struct(spec) and is_struct(first_seen[key]):
+            kept[key] = {"properties": keep_first_types(first_seen[key]["properties"], spec["properties"])}
+        else:
+            kept[key] = first_seen[key]
+    return kept
 
 
 def column_names(keys: list[str], taken: set[str]) -> dict[str, str]:
@@ -324,7 +344,7 @@ def field_value(spec: dict[str, Any], raw: Any, path: str, unmapped: dict[str, A
         if kind == "nested":
             return [None if item is None else object_value(spec["properties"], item, path + ".", unmapped)
                     for item in items]
-        return [None if item is None else leaf_value(spec, item) for item in items]
+        return [None if item is None else leaf_value(spec, item, path, unmapped) for item in items]
     if is_json_text(spec):
         return Json(raw)
     if isinstance(raw, list) and not is_geo_pair(kind, raw):  # scalar columns: unwrap, null, or keep aside
@@ -336,15 +356,28 @@ def field_value(spec: dict[str, Any], raw: Any, path: str, unmapped: dict[str, A
         raw = raw[0]
     if kind == "object":
         return object_value(spec["properties"], raw, path + ".", unmapped)
-    return leaf_value(spec, raw)
+    return leaf_value(spec, raw, path, unmapped)
 
 
-def leaf_value(spec: dict[str, Any], raw: Any) -> Any:
+def leaf_value(spec: dict[str, Any], raw: Any, path: str, unmapped: dict[str, Any]) -> Any:
+    try:
+        return convert(spec, raw)
+    except (ValueError, TypeError, ArithmeticError, KeyError):
+        unmapped[path] = raw  # "a value that cannot be coerced is kept in _unmapped instead"
+        return None
+
+
+def convert(spec: dict[str, Any], raw: Any) -> Any:
     kind = es_type(spec)
     if kind in STRING_TYPES:
         return raw if isinstance(raw, str) else json.dumps(raw)  # "a number in a string column is its JSON text"
+    if isinstance(raw, bool) and kind != "boolean":
+        raise TypeError("Elasticsearch takes no boolean as a number or a date")
     if kind in INTEGER_TYPES:  # "10" → 10; 1.9 → 1 (Elasticsearch truncates)
-        return int(decimal.Decimal(raw)) if isinstance(raw, str) else int(raw)
+        number = int(decimal.Decimal(raw)) if isinstance(raw, str) else int(raw)
+        if not -(2**63) <= number < 2**63:
+            raise ValueError("beyond int64")
+        return number
     if kind == "unsigned_long":
         return decimal.Decimal(int(decimal.Decimal(raw)) if isinstance(raw, str) else raw)
     if kind in DOUBLE_TYPES:
@@ -432,11 +465,16 @@ def differences(actual: Any, expected: Any, path: str) -> list[str]:
 def by_leaf_path(value: Any, prefix: str = "") -> dict[str, Any]:
     """``{"a": {"b": 1}}`` and ``{"a.b": 1}`` both become ``{"a.b": 1}``: one path, two spellings."""
     if isinstance(value, dict) and value:
-        return {path: leaf for key, item in value.items() for path, leaf in by_leaf_path(item, f"{prefix}{key}.").items()}
+        return {path: leaf for key, item in value.items()
+                for path, leaf in by_leaf_path(item, f"{prefix}{key}.").items()}
     return {prefix.removesuffix("."): value}
 
 
 # -- the servers and the lake ----------------------------------------------------------------------
+
+def cases_for(backend: str) -> list[Case]:
+    return [case for case in CASES if case.only in (None, backend)]
+
 
 def product(url: str) -> str:
     version = orjson.loads(HTTP.request("GET", url).data)["version"]
@@ -464,40 +502,27 @@ def stored_documents(url: str, pattern: str) -> dict[str, dict[str, Any]]:
     return {hit["_id"]: hit for hit in hits["hits"]}
 
 
-def day_glob(settings: Settings, day: dt.date) -> str:
-    return LocalLake(settings.lake.uri).table_glob(SOURCE).replace("dt=*", f"dt={day}")
-
-
-def day_rows(settings: Settings, day: dt.date) -> list[dict[str, Any]]:
-    """One published day read back with DuckDB, in the day's own column types.
-
-    (support.lake_rows reads all days with the first file's types, which fails as soon as a column
-    changes type between days, as ``status`` does here.)
-    """
-    with duckdb.connect() as con:
-        return con.execute(
-            f"SELECT * FROM read_parquet('{day_glob(settings, day)}', hive_partitioning = true)"
-        ).to_arrow_table().to_pylist()
-
-
 @dataclasses.dataclass(frozen=True)
 class Lake:
     backend: str
     config: Path
     documents: dict[str, dict[str, Any]]  # _id -> hit, as stored
-    rows: dict[str, dict[str, Any]]  # _id -> row, as read back
-    day_mappings: dict[dt.date, dict[str, Any]]  # the union of the mappings of the indices that hold each day
+    rows: list[dict[str, Any]]  # as read back with DuckDB
+    day_mappings: dict[dt.date, dict[str, Any]]  # each day's columns: its indices' union, first-seen types
     expected_days: dict[str, dt.date]
 
     def cases(self) -> list[Case]:
-        return [case for case in CASES if case.only in (None, self.backend)]
+        return cases_for(self.backend)
+
+    def row(self, name: str) -> dict[str, Any]:
+        return next(row for row in self.rows if row["_id"] == name)
 
 
 @pytest.fixture(scope="module")
 def lake(search_url: str, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """The corpus in ``search_url``, three days materialized through Dagster, both ends read back."""
     backend = product(search_url)
-    cases = [case for case in CASES if case.only in (None, backend)]
+    cases = cases_for(backend)
     prefix = unique_prefix("fidelity")
     mappings = index_mappings(backend)
     for day in DAYS:
@@ -510,43 +535,39 @@ def lake(search_url: str, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     settings = load_settings(config)
     expected_days = {case.name: utc_day(case.source) for case in cases}
     holders = {day: {case.index_day for case in cases if expected_days[case.name] == day} for day in DAYS}
+    first_seen: dict[str, Any] = {}  # filled day by day, in the order the run extracts them
+    day_mappings = {
+        day: keep_first_types(first_seen, union([mappings[i]["properties"] for i in sorted(holders[day])]))
+        for day in DAYS
+    }
     return Lake(
         backend=backend,
         config=config,
         documents=stored_documents(search_url, f"{prefix}*"),
-        rows={row["_id"]: row for day in DAYS for row in day_rows(settings, day)},
-        day_mappings={day: union([mappings[i]["properties"] for i in sorted(holders[day])]) for day in DAYS},
+        rows=lake_rows(settings, SOURCE),
+        day_mappings=day_mappings,
         expected_days=expected_days,
     )
 
 
 # -- the tests ------------------------------------------------------------------------------------
 
-def test_the_corpus_really_has_conflicting_mappings_in_one_day(lake: Lake) -> None:
-    # Guards the premise of the cases that test widening: day 1 is held by two indices.
-    assert lake.expected_days["late_document_lands_on_its_utc_day"] == DAY1
-    assert lake.day_mappings[DAY1]["status"] == {"type": "keyword"}
-
-
 def test_every_document_lands_once_on_its_utc_day(lake: Lake) -> None:
-    settings = load_settings(lake.config)
-    all_rows = [row for day in DAYS for row in day_rows(settings, day)]
-    assert len(all_rows) == len(lake.rows) == len(lake.documents) == len(lake.cases())
-    assert {name: row["dt"] for name, row in lake.rows.items()} == lake.expected_days
-    assert {name: row["_index"] for name, row in lake.rows.items()} == {
+    # Also the premise of the widening cases: index 2's late document is on day 1, beside index 1's.
+    assert lake.expected_days["late_document_lands_on_its_utc_day"] == DAY1
+    assert len(lake.rows) == len(lake.documents) == len(lake.cases())
+    assert {row["_id"]: row["dt"] for row in lake.rows} == lake.expected_days
+    assert {row["_id"]: row["_index"] for row in lake.rows} == {
         name: hit["_index"] for name, hit in lake.documents.items()
     }
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.bug)] if case.bug else [])
-    for case in CASES
-])
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.name) for case in CASES])
 def test_every_value_follows_the_schema_rules(lake: Lake, case: Case) -> None:
     if case.only not in (None, lake.backend):
         pytest.skip(f"indexed on {case.only} only")
     source = lake.documents[case.name]["_source"]
-    row = dict(lake.rows[case.name])
+    row = dict(lake.row(case.name))
     columns, unmapped = expected_document(lake.day_mappings[lake.expected_days[case.name]], source)
 
     actual_unmapped = row.pop("_unmapped")
@@ -562,7 +583,7 @@ def test_every_value_follows_the_schema_rules(lake: Lake, case: Case) -> None:
 
 
 def test_a_query_across_all_days_counts_every_document(lake: Lake) -> None:
-    columns, rows = run_query(f"SELECT dt, count(*) AS n FROM {SOURCE} GROUP BY dt ORDER BY dt", str(lake.config))
+    _, rows = run_query(f"SELECT dt, count(*) AS n FROM {SOURCE} GROUP BY dt ORDER BY dt", str(lake.config))
     expected = {day: sum(1 for d in lake.expected_days.values() if d == day) for day in DAYS}
     assert dict(rows) == expected
     assert run_query(f"SELECT count(*) FROM {SOURCE}", str(lake.config))[1] == [(len(lake.cases()),)]
@@ -570,9 +591,10 @@ def test_a_query_across_all_days_counts_every_document(lake: Lake) -> None:
 
 def test_date_nanos_keep_nanoseconds_in_the_parquet_files(lake: Lake) -> None:
     # DuckDB reads them in microseconds; the files themselves must hold every nanosecond.
-    settings = load_settings(lake.config)
+    published = LocalLake(load_settings(lake.config).lake.uri).published_partition
     table = pa.concat_tables(
-        pq.read_table(path, columns=["_id", "logged_at_ns"]) for day in DAYS for path in glob.glob(day_glob(settings, day))
+        pq.read_table(path, columns=["_id", "logged_at_ns"])
+        for day in DAYS for path in published(SOURCE, day).glob("*.parquet")  # type: ignore[union-attr]
     )
     actual = dict(zip(table.column("_id").to_pylist(), table.column("logged_at_ns").cast(pa.int64()).to_pylist()))
     expected = {

@@ -27,11 +27,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from es_assets.config import load_settings, parse_settings
+from es_assets.config import ElasticsearchSettings, load_settings, parse_settings
 from es_assets.definitions import build_definitions
 from es_assets.demo import k8s_logs
 from es_assets.errors import AuthenticationError, ClusterError, ConfigError
-from es_assets.source.cluster import detect_cluster
+from es_assets.source.cluster import ClusterInfo, detect_cluster
 from es_assets.source.http import EsHttp
 from es_assets_tests.support import unique_prefix, write_config
 
@@ -46,6 +46,30 @@ FORBIDDEN = orjson.dumps({
     "error": {"type": "security_exception", "reason": "action [indices:data/read/search] is unauthorized"},
     "status": 403,
 })
+VALID: dict[str, Any] = {
+    "elasticsearch": {"hosts": ["http://127.0.0.1:9200"]},
+    "lake": {"uri": "file://./lake"},
+    "catalog": {"kind": "duckdb", "duckdb_path": "./catalog.duckdb"},
+    "sources": [{"name": "k8s_logs", "index": "logs-k8s-*", "timestamp_field": "@timestamp", "start_date": "2026-11-01"}],
+}
+
+
+def config_with(section: str, key: str, value: Any) -> dict[str, Any]:
+    """VALID with one key of one section (of the first source, for ``sources``) set to ``value``."""
+    raw = copy.deepcopy(VALID)
+    (raw[section][0] if section == "sources" else raw[section])[key] = value
+    return raw
+
+
+def es_settings(url: str, tmp_path: Path, **elasticsearch: Any) -> ElasticsearchSettings:
+    raw = config_with("elasticsearch", "hosts", [url])
+    raw["elasticsearch"].update(retry_budget_seconds=2, **elasticsearch)
+    return parse_settings(raw, base_dir=tmp_path, env={}).elasticsearch
+
+
+def detect(settings: ElasticsearchSettings) -> ClusterInfo:
+    with contextlib.closing(EsHttp(settings)) as http:
+        return detect_cluster(http)
 
 
 # --- loopback servers ------------------------------------------------------------------------
@@ -106,8 +130,8 @@ def serve(status: int, body: bytes, tls: ssl.SSLContext | None = None) -> Iterat
         thread.join()
 
 
-def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    """A certificate for IP 127.0.0.1 that is its own CA; returns (certificate, key) PEM files."""
+def self_signed_certificate(directory: Path, name_in_certificate: x509.GeneralName) -> tuple[Path, Path]:
+    """A certificate for one name (subjectAltName) that is its own CA; returns (certificate, key) PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "es-assets-test")])
     now = dt.datetime.now(dt.timezone.utc)
@@ -119,7 +143,7 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]), False)
+        .add_extension(x509.SubjectAlternativeName([name_in_certificate]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -158,7 +182,10 @@ def debug_logs() -> Iterator[io.StringIO]:
 
 
 def materialize_and_record(config: Path) -> tuple[bool, list[str]]:
-    """Materialize DAY's whole graph; return whether it succeeded and everything it exposes, as text."""
+    """Materialize DAY's whole graph; return whether it succeeded and everything it exposes, as text.
+
+    Like ``support.materialize_days``, but keeps the instance so its stored event log can be read.
+    """
     instance = dg.DagsterInstance.ephemeral()
     defs = build_definitions(load_settings(config))
     result = dg.materialize(
@@ -199,12 +226,10 @@ def test_credentials_never_appear_in_logs_events_metadata_or_errors(
         ok_succeeded, ok_texts = materialize_and_record(ok)
         rejected = write_config(tmp_path / "rejected", rejecting.url, f"{prefix}*", DAY, elasticsearch=credentials)
         rejected_succeeded, rejected_texts = materialize_and_record(rejected)
-        settings = load_settings(rejected).elasticsearch
-        http = EsHttp(settings)
-        with pytest.raises(AuthenticationError) as raised:
-            detect_cluster(http)
-        texts = [*ok_texts, *rejected_texts, "".join(traceback.format_exception(raised.value)), repr(vars(http))]
-        http.close()
+        with contextlib.closing(EsHttp(load_settings(rejected).elasticsearch)) as http:
+            with pytest.raises(AuthenticationError) as raised:
+                detect_cluster(http)
+            texts = [*ok_texts, *rejected_texts, "".join(traceback.format_exception(raised.value)), repr(vars(http))]
     captured = capfd.readouterr()
     texts += [logs.getvalue(), captured.out, captured.err]
 
@@ -220,41 +245,51 @@ def test_credentials_never_appear_in_logs_events_metadata_or_errors(
 # --- 2. TLS verification on by default -------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A loopback HTTPS 'Elasticsearch 8.15.3' with a self-signed certificate: (url, certificate)."""
-    certificate, key = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+@contextlib.contextmanager
+def https_node(directory: Path, name_in_certificate: x509.GeneralName) -> Iterator[tuple[int, Path]]:
+    """A loopback HTTPS 'Elasticsearch 8.15.3' with a self-signed certificate: (port, certificate)."""
+    certificate, key = self_signed_certificate(directory, name_in_certificate)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate, key)
     with serve(200, ROOT, tls=context) as server:
-        yield server.url, certificate
+        yield server.server_port, certificate
 
 
-def tls_settings(url: str, tmp_path: Path, **elasticsearch: Any) -> Any:
-    raw = copy.deepcopy(VALID)
-    raw["elasticsearch"] = {"hosts": [url], "retry_budget_seconds": 2, **elasticsearch}
-    return parse_settings(raw, base_dir=tmp_path, env={}).elasticsearch
+@pytest.fixture(scope="module")
+def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """(url, certificate) of a node whose certificate names IP 127.0.0.1."""
+    with https_node(tmp_path_factory.mktemp("tls"), x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))) as (port, cert):
+        yield f"https://127.0.0.1:{port}", cert
 
 
 def test_an_unknown_certificate_is_refused_with_what_to_configure(tls_node: tuple[str, Path], tmp_path: Path) -> None:
     url, _ = tls_node
-    settings = tls_settings(url, tmp_path)
+    settings = es_settings(url, tmp_path)
     assert settings.verify_certs is True
     with pytest.raises(ClusterError, match=r"(?s)TLS handshake .*CERTIFICATE_VERIFY_FAILED.*elasticsearch\.ca_certs"):
-        detect_cluster(EsHttp(settings))
+        detect(settings)
 
 
 def test_the_configured_ca_is_trusted(tls_node: tuple[str, Path], tmp_path: Path) -> None:
     url, certificate = tls_node
-    cluster = detect_cluster(EsHttp(tls_settings(url, tmp_path, ca_certs=str(certificate))))
+    cluster = detect(es_settings(url, tmp_path, ca_certs=str(certificate)))
     assert cluster.version == (8, 15, 3)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_trusted_certificate_for_another_name_is_refused(host: str, tmp_path: Path) -> None:
+    # Both paths: elastic_transport checks DNS names itself and leaves IP addresses to urllib3.
+    with https_node(tmp_path, x509.DNSName("es-node.example")) as (port, certificate):
+        settings = es_settings(f"https://{host}:{port}", tmp_path, ca_certs=str(certificate))
+        with pytest.raises(ClusterError, match=r"TLS handshake .*match.*elasticsearch\.hosts"):
+            detect(settings)
 
 
 def test_disabling_verification_works_but_warns(tls_node: tuple[str, Path], tmp_path: Path) -> None:
     url, _ = tls_node
     with warnings.catch_warnings(record=True) as warned, debug_logs() as logs:
         warnings.simplefilter("always")
-        cluster = detect_cluster(EsHttp(tls_settings(url, tmp_path, verify_certs=False)))
+        cluster = detect(es_settings(url, tmp_path, verify_certs=False))
     assert cluster.version == (8, 15, 3)
     assert "es_assets.source.http WARNING TLS certificate verification is disabled" in logs.getvalue()
     assert any("verify_certs=False is insecure" in str(w.message) for w in warned)  # elastic_transport's own
@@ -267,27 +302,15 @@ def test_disabling_verification_works_but_warns(tls_node: tuple[str, Path], tmp_
 def test_rejected_credentials_say_what_to_fix(tmp_path: Path, status: int, body: bytes, hint: str) -> None:
     with serve(status, body) as server:
         with pytest.raises(AuthenticationError, match=f"HTTP {status}") as raised:
-            detect_cluster(EsHttp(tls_settings(server.url, tmp_path)))
+            detect(es_settings(server.url, tmp_path))
     assert hint in str(raised.value)
     assert len(server.authorizations) == 1  # refused credentials are not retried
 
 
 # --- 3. hostile config is refused at validation ----------------------------------------------
 
-VALID: dict[str, Any] = {
-    "elasticsearch": {"hosts": ["http://127.0.0.1:9200"]},
-    "lake": {"uri": "file://./lake"},
-    "catalog": {"kind": "duckdb", "duckdb_path": "./catalog.duckdb"},
-    "sources": [{"name": "k8s_logs", "index": "logs-k8s-*", "timestamp_field": "@timestamp", "start_date": "2026-11-01"}],
-}
 BEYOND = "reaches beyond one source"
 NOT_AN_INDEX = "start with a letter or digit"
-
-
-def config_with(section: str, key: str, value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(VALID)
-    (raw[section][0] if section == "sources" else raw[section])[key] = value
-    return raw
 
 
 @pytest.mark.parametrize(("index", "message"), [
@@ -333,7 +356,8 @@ def test_source_names_must_be_safe_identifiers(tmp_path: Path, name: str) -> Non
 @pytest.mark.parametrize(("uri", "message"), [
     ("ftp://somewhere/lake", "must start with file://"),
     ("http://somewhere/lake", "must start with file://"),
-    ("s3://bucket/lake", "s3:// lakes are not supported yet"),
+    ("s3://bucket/lake/../other", "'..' is not allowed"),
+    ("s3://Bucket_Name/lake", "not a valid S3 bucket name"),
     ("file://../lake", "'..'"),
     ("file://./lake/../../elsewhere", "'..'"),
     ("file:///", "filesystem root"),
@@ -367,3 +391,4 @@ def test_unsafe_duckdb_paths_are_refused(tmp_path: Path, path: str, message: str
 def test_a_missing_ca_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^elasticsearch\.ca_certs: .*no such file"):
         parse_settings(config_with("elasticsearch", "ca_certs", "./missing-ca.pem"), base_dir=tmp_path, env={})
+

@@ -9,16 +9,23 @@ the same data and opens the Dagster UI on it (``dagster dev -w workspace.yaml``)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
+import boto3
+
+from es_assets.catalog.duckdb_catalog import DuckDBCatalog
+from es_assets.config import load_settings
 from es_assets.demo import k8s_logs
-from es_assets.demo.emulators import start_elasticsearch_emulator
+from es_assets.demo.emulators import start_elasticsearch_emulator, start_moto
+from es_assets.lake import open_lake
+from es_assets.schema.fields import SourceSchema
 from es_assets.query import TOP_ERROR_NAMESPACES_SQL, format_table, run_query
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -32,41 +39,76 @@ def demo_days(days: int, today: dt.date | None = None) -> list[dt.date]:
     return [today - dt.timedelta(days=n) for n in range(days, 0, -1)]
 
 
-def _environment(es_url: str) -> dict[str, str]:
+def _environment(es_url: str, config: str = "es_assets.yaml") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         ES_URL=es_url,
-        ES_ASSETS_CONFIG=str(PROJECT / "es_assets.yaml"),
+        ES_ASSETS_CONFIG=str(PROJECT / config),
         DAGSTER_HOME=str(PROJECT / ".dagster_home"),
     )
     Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
     return env
 
 
-def demo(days: int, docs_per_day: int) -> None:
+@contextlib.contextmanager
+def _moto_s3(bucket: str) -> Iterator[dict[str, str]]:
+    """moto's server with the demo bucket, and the environment that points boto3 at it."""
+    server, stop = start_moto(log_dir=STATE / "logs")
+    env = {"AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    try:
+        os.environ.update(env)  # this process reads the lake back too
+        boto3.client("s3", endpoint_url=server.url).create_bucket(Bucket=bucket)
+        print(f"moto (S3, Glue, Athena) at {server.url}")
+        yield env
+    finally:
+        stop()
+
+
+def demo(days: int, docs_per_day: int, lake: str) -> None:
     started = time.monotonic()
     server, stop = start_elasticsearch_emulator(STATE / "elasticsearch", log_dir=STATE / "logs")
     try:
-        day_list = demo_days(days)
-        print(f"Elasticsearch emulator at {server.url}; loading {days} days x {docs_per_day:,} documents ...")
-        for index, count in k8s_logs.load_days(server.url, day_list, docs_per_day).items():
-            print(f"  {index}: {count:,} documents")
-        env = _environment(server.url)
-        selection = f"elasticsearch/{SOURCE},parquet/{SOURCE},athena/{SOURCE}"
-        partition_range = f"{day_list[0]}...{day_list[-1]}"
-        print(f"Materializing {selection} for {partition_range} through Dagster ...")
-        subprocess.run(
-            [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "es_assets.definitions",
-             "--select", selection, "--partition-range", partition_range],
-            cwd=PROJECT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        columns, rows = run_query(TOP_ERROR_NAMESPACES_SQL, env["ES_ASSETS_CONFIG"])
-        print("\nTop namespaces by error count per day (DuckDB catalog, table k8s_logs):\n")
-        print(format_table(columns, rows))
-        print(f"\nDone in {time.monotonic() - started:.0f}s. Lake: {PROJECT / 'data' / 'lake'}")
-        print("Open the UI on the same data with `make dev` (http://127.0.0.1:3000).")
+        with _moto_s3("es-assets-demo") if lake == "s3" else contextlib.nullcontext({}) as aws_env:
+            day_list = demo_days(days)
+            print(f"Elasticsearch emulator at {server.url}; loading {days} days x {docs_per_day:,} documents ...")
+            for index, count in k8s_logs.load_days(server.url, day_list, docs_per_day).items():
+                print(f"  {index}: {count:,} documents")
+            env = {**_environment(server.url, "es_assets.s3-demo.yaml" if lake == "s3" else "es_assets.yaml"),
+                   **aws_env}
+            selection = f"elasticsearch/{SOURCE},parquet/{SOURCE},athena/{SOURCE}"
+            partition_range = f"{day_list[0]}...{day_list[-1]}"
+            print(f"Materializing {selection} for {partition_range} through Dagster ...")
+            subprocess.run(
+                [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "es_assets.definitions",
+                 "--select", selection, "--partition-range", partition_range],
+                cwd=PROJECT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+            if lake == "s3":
+                columns, rows = _query_s3_lake(env["ES_ASSETS_CONFIG"], TOP_ERROR_NAMESPACES_SQL)
+                where = "DuckDB over the S3 lake (Glue table es_assets_demo.k8s_logs registered on moto)"
+            else:
+                columns, rows = run_query(TOP_ERROR_NAMESPACES_SQL, env["ES_ASSETS_CONFIG"])
+                where = "DuckDB catalog, table k8s_logs"
+            print(f"\nTop namespaces by error count per day ({where}):\n")
+            print(format_table(columns, rows))
+            print(f"\nDone in {time.monotonic() - started:.0f}s.")
+            print("Open the UI on the same data with `make dev` (http://127.0.0.1:3000).")
     finally:
         stop()
+
+
+def _query_s3_lake(config: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Athena cannot run on moto: DuckDB reads the same published S3 files instead."""
+    settings = load_settings(config)
+    lake = open_lake(settings.lake)
+    catalog = DuckDBCatalog(str(STATE / "s3-lake.duckdb"), settings.lake)
+    source = settings.source(SOURCE)
+    fields = lake.registered_fields(SOURCE)
+    assert fields is not None
+    catalog.register(SOURCE, lake, lake.published_days(SOURCE), SourceSchema(fields, source.timestamp_field),
+                     source.start_date)
+    return catalog.query(sql)
 
 
 def dev(port: int) -> None:
@@ -87,12 +129,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo_parser = commands.add_parser("demo", help="load, materialize, query")
     demo_parser.add_argument("--days", type=int, default=3)
     demo_parser.add_argument("--docs-per-day", type=int, default=34_000)
+    demo_parser.add_argument("--lake", choices=["local", "s3"], default="local",
+                             help="s3: the lake on S3 and the table in Glue, on a moto server")
     dev_parser = commands.add_parser("dev", help="the Dagster UI on the demo data")
     dev_parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            demo(args.days, args.docs_per_day)
+            demo(args.days, args.docs_per_day, args.lake)
         else:
             dev(args.port)
     except subprocess.CalledProcessError as exc:

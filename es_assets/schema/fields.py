@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import re
 from typing import Any, Iterable, Mapping
 
@@ -40,7 +41,9 @@ _STRING_TYPES = {"keyword", "text", "wildcard", "constant_keyword", "match_only_
                  "search_as_you_type", "completion"}
 _INTEGER_TYPES = {"long", "integer", "short", "byte"}
 _FLOAT_TYPES = {"double", "float", "half_float", "scaled_float"}
-_NOT_COLUMNS = {"alias"}  # an alias points at another field's value; it never appears in _source
+_NOT_COLUMNS = {"alias"}
+# The Elasticsearch type a widened field is treated as, by column kind.
+_CANONICAL_TYPE = {"string": "keyword", "integer": "long", "double": "double", "json": "flattened"}  # an alias points at another field's value; it never appears in _source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +197,8 @@ def _merge_spec(left: Mapping[str, Any], right: Mapping[str, Any], key: str, ind
         formats = sorted({left.get("format", ""), right.get("format", "")} - {""})
         return {**left, **({"format": "||".join(formats)} if formats else {})}
     kinds = {_leaf_kind(left_type), _leaf_kind(right_type)}
+    if len(kinds) == 1:  # e.g. integer and long: one column type already holds both
+        return {"type": _CANONICAL_TYPE.get(kinds.pop(), left_type)}
     if kinds <= {"integer", "double"}:
         return {"type": "double"}
     if kinds <= {"date", "date_nanos"}:
@@ -233,7 +238,7 @@ def _has_path(properties: Mapping[str, Any], dotted: str) -> bool:
 def _fields(
     properties: Mapping[str, Any], array_fields: set[str], prefix: str, reserved: set[str]
 ) -> tuple[Field, ...]:
-    names = column_names(properties.keys(), reserved)
+    names = column_names([k for k, spec in properties.items() if _es_type(spec) not in _NOT_COLUMNS], reserved)
     fields: list[Field] = []
     for key in sorted(properties):
         spec = properties[key]
@@ -279,4 +284,7 @@ def column_names(keys: Iterable[str], reserved: set[str]) -> dict[str, str]:
 
 def json_text(value: Any) -> str:
     """How a value that has no typed column is stored: compact JSON, keys sorted."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer wider than 64 bits: the standard library keeps it exact
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

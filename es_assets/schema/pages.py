@@ -11,6 +11,8 @@ documents that fit; a test holds them to that.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from typing import Any
 
 import orjson
@@ -111,10 +113,7 @@ class PageParser:
         )
 
     def _parse_exact(self, data: bytes, where: str) -> Page:
-        try:
-            response = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise IncompleteExtraction(f"{where}: the response is not whole JSON ({exc}); it was cut off") from None
+        response = _load_json(data, where)
         check_page_health(response.get("_shards"), response.get("timed_out"), where)
         hits_section = response.get("hits") or {}
         hits = hits_section.get("hits") or []
@@ -143,6 +142,35 @@ class PageParser:
             unmapped_documents=unmapped_documents,
             exact_path=True,
         )
+
+
+def _load_json(data: bytes, where: str) -> Any:
+    """orjson where it is exact; the standard library where orjson is not (integers wider than
+    64 bits, which orjson turns into floats; lone UTF-16 surrogates, which it refuses)."""
+    if _WIDE_INTEGER.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return _replace_lone_surrogates(json.loads(data))
+    except ValueError as exc:
+        raise IncompleteExtraction(f"{where}: the response is not whole JSON ({exc}); it was cut off") from None
+
+
+_WIDE_INTEGER = re.compile(rb"(?<![\w.\\])-?\d{20,}(?![\d.eE])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """Lone surrogates are not Unicode and cannot be written as UTF-8: each becomes U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    return value
 
 
 def check_page_health(shards: dict[str, Any] | None, timed_out: bool | None, where: str) -> None:

@@ -9,7 +9,7 @@ mapping as written. The rules, also in the README:
   or more values leaves the column null and is kept whole in ``_unmapped``. In a list column a
   scalar becomes a one-element list and nulls inside arrays stay null.
 * **Coercion** follows Elasticsearch's own: ``"10"`` in a long field is 10, ``1.9`` in a long
-  field is 1, ``"true"`` in a boolean field is true; a non-string in a string column is stored as
+  field is 1, ``"true"`` in a boolean field is true and ``""`` false; a non-string in a string column is stored as
   its JSON text. A value that cannot be coerced leaves the column null and is kept in ``_unmapped``.
 * **Dates** are ISO-8601 (any offset, converted to UTC; no offset means UTC), epoch milliseconds
   (numbers or digit strings; epoch seconds when the mapping's format says ``epoch_second``), or
@@ -74,7 +74,13 @@ def _object(fields: tuple[Field, ...], value: dict[str, Any], prefix: str, unmap
 def _field(field: Field, raw: Any, path: str, unmapped: dict[str, Any]) -> Any:
     if field.repeated:
         items = raw if isinstance(raw, list) else [raw]
-        return [None if item is None else _single(field, item, path, unmapped) for item in items]
+        # Each element keeps its own path, so values set aside from two elements never collide.
+        return [None if item is None else _single(field, item, f"{path}[{i}]", unmapped) for i, item in enumerate(items)]
+    if field.kind == "geo_point" and isinstance(raw, list) and raw and not isinstance(raw[0], (int, float)):
+        raw = raw[0] if len(raw) == 1 else raw  # an array of points, not one [lon, lat] pair
+        if isinstance(raw, list) and raw and not isinstance(raw[0], (int, float)):
+            unmapped[path] = raw
+            return None
     if isinstance(raw, list) and field.kind not in ("json", "geo_point"):
         if not raw:
             return None
@@ -109,21 +115,24 @@ def expand_dotted_keys(value: dict[str, Any]) -> dict[str, Any]:
         head, *rest = key.split(".")
         for part in reversed(rest):
             item = {part: item}
-        if head in expanded and isinstance(expanded[head], dict) and isinstance(item, dict):
-            expanded[head] = _deep_merge(expanded[head], item)
-        else:
-            expanded[head] = item
+        expanded[head] = _deep_merge(expanded, {head: item})[head] if head in expanded else item
     return expanded
 
 
 def _deep_merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     merged = dict(left)
     for key, item in right.items():
-        if isinstance(merged.get(key), dict) and isinstance(item, dict):
-            merged[key] = _deep_merge(merged[key], item)
-        else:
+        if key not in merged:
             merged[key] = item
+        elif isinstance(merged[key], dict) and isinstance(item, dict):
+            merged[key] = _deep_merge(merged[key], item)
+        else:  # two spellings of one path: both values are the field's values, as in Elasticsearch
+            merged[key] = _as_list(merged[key]) + _as_list(item)
     return merged
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 # -- leaf converters ------------------------------------------------------------------------
@@ -159,8 +168,8 @@ def _double(raw: Any, field: Field) -> float:
 def _boolean(raw: Any, field: Field) -> bool:
     if isinstance(raw, bool):
         return raw
-    if raw in ("true", "false"):
-        return raw == "true"
+    if raw in ("true", "false", ""):
+        return raw == "true"  # Elasticsearch reads "" as false
     raise ValueError(f"not a boolean: {raw!r}")
 
 

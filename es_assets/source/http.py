@@ -109,8 +109,9 @@ class EsHttp:
             except (TransportConnectionError, ConnectionTimeout) as exc:
                 if isinstance(exc, TlsError):
                     raise ClusterError(
-                        f"TLS handshake with {host} failed: {exc.message}; if the cluster's certificate is signed by "
-                        "a private CA, set elasticsearch.ca_certs to that CA's PEM file"
+                        f"TLS handshake with {host} failed: {exc.message}; the certificate must name the host of "
+                        "elasticsearch.hosts and be signed by a trusted CA (for a private CA, set elasticsearch.ca_certs "
+                        "to its PEM file)"
                     ) from None
                 failure = f"{type(exc).__name__} from {host}"
                 error: ClusterError = ClusterUnreachable(
