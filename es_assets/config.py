@@ -106,6 +106,9 @@ class SourceSettings:
     settle_minutes: int = 30  # a day is complete this long after its midnight
     late_data_days: int = 3  # re-run days this recent whose count changed
     schedule_hour: int = 1
+    # Backfills: one run for the whole range (one machine), or runs of N days each (a cluster).
+    backfill: str = "single_run"  # single_run | multi_run
+    days_per_run: int = 1
 
     @property
     def tz(self) -> ZoneInfo:
@@ -413,7 +416,7 @@ class _Reader:
             optional={
                 "timezone", "page_size", "slices", "array_fields", "source_includes",
                 "source_excludes", "pit_keep_alive", "automation", "sensor_interval_seconds",
-                "settle_minutes", "late_data_days", "schedule_hour",
+                "settle_minutes", "late_data_days", "schedule_hour", "backfill", "days_per_run",
             },
         )
         name = self.string(section["name"], f"{where}.name")
@@ -441,6 +444,11 @@ class _Reader:
         schedule_hour = section.get("schedule_hour", 1)
         if isinstance(schedule_hour, bool) or not isinstance(schedule_hour, int) or not 0 <= schedule_hour <= 23:
             raise ConfigError(f"{where}.schedule_hour: expected an hour from 0 to 23, got {schedule_hour!r}")
+        backfill = section.get("backfill", "single_run")
+        if backfill not in ("single_run", "multi_run"):
+            raise ConfigError(f"{where}.backfill: {backfill!r} is not one of single_run, multi_run")
+        if "days_per_run" in section and backfill != "multi_run":
+            raise ConfigError(f"{where}.days_per_run: only applies to backfill: multi_run")
         return SourceSettings(
             name=name,
             index=index,
@@ -460,6 +468,8 @@ class _Reader:
             settle_minutes=self.non_negative_int(section.get("settle_minutes", 30), f"{where}.settle_minutes"),
             late_data_days=self.non_negative_int(section.get("late_data_days", 3), f"{where}.late_data_days"),
             schedule_hour=schedule_hour,
+            backfill=backfill,
+            days_per_run=self.positive_int(section.get("days_per_run", 1), f"{where}.days_per_run"),
         )
 
 

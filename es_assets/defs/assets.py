@@ -1,7 +1,8 @@
 """The three assets of each source: the day in Elasticsearch, its Parquet files, its table.
 
-Every asset is partitioned by day and runs a range of days in one run (single-run backfills), so
-``--partition-range`` and UI backfills of months cost one cluster connection, not one per day.
+Every asset is partitioned by day. By default a range of days runs in one run (single-run
+backfills: ``--partition-range`` and UI backfills of months on one machine); with
+``backfill: multi_run`` a backfill fans out into runs of ``days_per_run`` days for a cluster.
 Each materialization records per-day metadata; the Parquet asset carries its checks in-asset.
 """
 
@@ -33,7 +34,10 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
     es_key, parquet_key, table_key = asset_keys(name)
     common = dict(
         partitions_def=daily_partitions(source),
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=(
+            dg.BackfillPolicy.single_run() if source.backfill == "single_run"
+            else dg.BackfillPolicy.multi_run(max_partitions_per_run=source.days_per_run)
+        ),
         group_name=name,
     )
 
