@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha1sum | cut
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench,k8s,postgres]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)

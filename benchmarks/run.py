@@ -1,4 +1,4 @@
-"""Benchmark one day's extraction: ``python -m benchmarks.run [--docs N] [--server ...] [--slices K] [--out PATH]``.
+"""Benchmark extracting one day: es_assets against the raw floors and the approach it replaces.
 
 For each server asked for, this starts its emulator, seeds ``N`` synthetic container-log documents
 into one day's index, runs every variant in a fresh process (:mod:`benchmarks.child`), stops the
@@ -307,7 +307,8 @@ def format_server(report: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths)))
+        columns = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in columns)
 
     runs = f", median of {report['repeat']} runs" if report["repeat"] > 1 else ""
     lines = [

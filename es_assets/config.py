@@ -358,7 +358,7 @@ class _Reader:
             if "duckdb_path" not in section:
                 raise ConfigError(f"{where}.duckdb_path: required field is missing for kind duckdb")
             duckdb_path = self.string(section["duckdb_path"], f"{where}.duckdb_path")
-            if re.match(r"\w*:", duckdb_path):  # :memory:, md:, s3://... would not be the file this path names
+            if re.match(r"\w*:", duckdb_path):  # :memory:, md:..., s3://... would silently become oddly named local files
                 raise ConfigError(f"{where}.duckdb_path: {duckdb_path!r} must be a local file path")
             return CatalogSettings(kind=kind, duckdb_path=self.owned_path(duckdb_path, f"{where}.duckdb_path"))
         if kind != "athena":

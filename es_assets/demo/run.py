@@ -115,10 +115,16 @@ def dev(port: int) -> None:
     server, stop = start_elasticsearch_emulator(STATE / "elasticsearch", log_dir=STATE / "logs")
     try:
         print(f"Elasticsearch emulator at {server.url}; Dagster UI at http://127.0.0.1:{port}")
-        subprocess.run(
+        dagster = subprocess.Popen(
             [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=PROJECT, env=_environment(server.url), check=False,
+            cwd=PROJECT, env=_environment(server.url),
         )
+        try:
+            dagster.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached dagster dev too: let it stop its webserver, daemon and code servers
+            # (subprocess.run would SIGKILL it a quarter of a second later and orphan them).
+            dagster.wait()
     finally:
         stop()
 
