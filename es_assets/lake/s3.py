@@ -62,6 +62,7 @@ class S3Lake:
         session = s3_session(settings.region)
         self.client = session.client("s3", endpoint_url=settings.endpoint_url)
         self.filesystem = s3_filesystem(session, settings)
+        self.transfer = _TRANSFER
         self._extra_args: dict[str, str] = {}
         if settings.sse == "s3":
             self._extra_args = {"ServerSideEncryption": "AES256"}
@@ -121,7 +122,7 @@ class S3Lake:
     def closed(self, staged: StagedPartition, path: Path, rows: int) -> None:
         size = path.stat().st_size
         self.client.upload_file(
-            str(path), self.bucket, self._version_key(staged, path.name), ExtraArgs=self._extra_args, Config=_TRANSFER
+            str(path), self.bucket, self._version_key(staged, path.name), ExtraArgs=self._extra_args, Config=self.transfer
         )
         path.unlink()  # uploaded: local disk holds only the files still being written
         staged.files.append(StagedFile(path.name, rows, size))
