@@ -96,8 +96,12 @@ def extract_day(
     lake_settings: LakeSettings,
     plan: DayPlan,
     on_progress: Callable[[Progress], None] | None = None,
+    progress_interval_s: float = PROGRESS_INTERVAL_S,
 ) -> DayResult:
-    """Extract ``plan.day`` of ``source`` and publish it in the lake; return what was written."""
+    """Extract ``plan.day`` of ``source`` and publish it in the lake; return what was written.
+
+    ``on_progress`` is called from this thread every ``progress_interval_s`` while slices run.
+    """
     started = time.monotonic()
     lake = open_lake(lake_settings)
     todays_schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)
@@ -125,7 +129,8 @@ def extract_day(
                     with PointInTime(http, plan.cluster, spec) as pit:
                         expected = pit.count()
                         outcomes = _run_slices(
-                            slices, lake, staged, schema, lake_settings, expected, on_progress, started,
+                            slices, lake, staged, schema, lake_settings, expected,
+                            _ProgressReporter(on_progress, progress_interval_s, started),
                             lambda slice_id, progress: read_pit_slice(
                                 http, parser, pit, tiebreaker, slice_id, slices, progress
                             ),
@@ -133,7 +138,8 @@ def extract_day(
                 else:
                     expected = plan.total
                     outcomes = _run_slices(
-                        slices, lake, staged, schema, lake_settings, expected, on_progress, started,
+                        slices, lake, staged, schema, lake_settings, expected,
+                        _ProgressReporter(on_progress, progress_interval_s, started),
                         lambda slice_id, progress: read_scroll_slice(http, parser, spec, slice_id, slices, progress),
                         restart_slices=True,
                     )
@@ -177,8 +183,7 @@ def _run_slices(
     schema: SourceSchema,
     lake_settings: LakeSettings,
     expected_total: int,
-    on_progress: Callable[[Progress], None] | None,
-    started: float,
+    reporter: "_ProgressReporter",
     read_slice: Callable[[int, SliceProgress], Iterator[Page]],
     restart_slices: bool = False,
 ) -> list[_SliceOutcome]:
@@ -214,17 +219,28 @@ def _run_slices(
         futures: list[Future[_SliceOutcome]] = [pool.submit(run, i) for i in range(slices)]
         pending = set(futures)
         while pending:
-            finished, pending = wait(pending, timeout=PROGRESS_INTERVAL_S, return_when=FIRST_EXCEPTION)
+            finished, pending = wait(pending, timeout=reporter.interval_s, return_when=FIRST_EXCEPTION)
             if any(f.exception() for f in finished):
                 stop.set()
                 break
-            if on_progress is not None and pending:
-                on_progress(Progress(sum(done), expected_total, time.monotonic() - started))
+            if pending:
+                reporter.report(sum(done), expected_total)
         wait(pending)
     for future in futures:
         if future.exception() is not None and not isinstance(future.exception(), InterruptedError):
             raise future.exception()  # type: ignore[misc]
     return [f.result() for f in futures]
+
+
+@dataclasses.dataclass(frozen=True)
+class _ProgressReporter:
+    callback: Callable[[Progress], None] | None
+    interval_s: float
+    started: float
+
+    def report(self, done: int, total: int) -> None:
+        if self.callback is not None:
+            self.callback(Progress(done, total, time.monotonic() - self.started))
 
 
 def _verify_counts(
