@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 from es_assets.config import LakeSettings, SourceSettings
 from es_assets.errors import ContextLost, IncompleteExtraction
 from es_assets.lake import open_lake
-from es_assets.lake.base import Lake, StagedPartition, StagedSink
+from es_assets.lake.base import StagedPartition, StagedSink
 from es_assets.lake.parquet_files import SliceFileWriter
 from es_assets.schema.fields import SourceSchema, build_schema
 from es_assets.schema.pages import Page, PageParser
@@ -118,19 +118,26 @@ def extract_day(
         source_excludes=source.source_excludes,
     )
     tiebreaker = plan.cluster.sort_tiebreaker
+    reporter = _ProgressReporter(on_progress, progress_interval_s, started)
     restarts = 0
     while True:
         with lake.stage(source.name, plan.day) as staged:
+
+            def new_writer(slice_id: int) -> SliceFileWriter:
+                return SliceFileWriter(
+                    staged.directory, slice_id, schema.arrow_schema, lake_settings.compression,
+                    StagedSink(lake, staged), lake_settings.target_file_rows, lake_settings.target_file_bytes,
+                )
+
             try:
                 if plan.total == 0:
                     outcomes, expected = [_SliceOutcome(expected=0)], 0
-                    _slice_writer(lake, staged, 0, schema, lake_settings).close(write_empty=True)
+                    new_writer(0).close(write_empty=True)
                 elif tiebreaker is not None:
                     with PointInTime(http, plan.cluster, spec) as pit:
                         expected = pit.count()
                         outcomes = _run_slices(
-                            slices, lake, staged, schema, lake_settings, expected,
-                            _ProgressReporter(on_progress, progress_interval_s, started),
+                            slices, new_writer, expected, reporter,
                             lambda slice_id, progress: read_pit_slice(
                                 http, parser, pit, tiebreaker, slice_id, slices, progress
                             ),
@@ -138,8 +145,7 @@ def extract_day(
                 else:
                     expected = plan.total
                     outcomes = _run_slices(
-                        slices, lake, staged, schema, lake_settings, expected,
-                        _ProgressReporter(on_progress, progress_interval_s, started),
+                        slices, new_writer, expected, reporter,
                         lambda slice_id, progress: read_scroll_slice(http, parser, spec, slice_id, slices, progress),
                         restart_slices=True,
                     )
@@ -178,10 +184,7 @@ def extract_day(
 
 def _run_slices(
     slices: int,
-    lake: Lake,
-    staged: StagedPartition,
-    schema: SourceSchema,
-    lake_settings: LakeSettings,
+    new_writer: Callable[[int], SliceFileWriter],
     expected_total: int,
     reporter: "_ProgressReporter",
     read_slice: Callable[[int, SliceProgress], Iterator[Page]],
@@ -193,7 +196,7 @@ def _run_slices(
 
     def run(slice_id: int) -> _SliceOutcome:
         outcome = _SliceOutcome()
-        writer = _slice_writer(lake, staged, slice_id, schema, lake_settings)
+        writer = new_writer(slice_id)
         while True:
             progress = SliceProgress()
             try:
@@ -257,15 +260,6 @@ def _verify_counts(
             + (f" ({'; '.join(short)})" if short else "")
             + "; the previously published day was left in place"
         )
-
-
-def _slice_writer(
-    lake: Lake, staged: StagedPartition, slice_id: int, schema: SourceSchema, lake_settings: LakeSettings
-) -> SliceFileWriter:
-    return SliceFileWriter(
-        staged.directory, slice_id, schema.arrow_schema, lake_settings.compression, StagedSink(lake, staged),
-        max_file_rows=lake_settings.target_file_rows, max_file_bytes=lake_settings.target_file_bytes,
-    )
 
 
 def _manifest(result: DayResult, plan: DayPlan, staged: StagedPartition) -> dict[str, object]:
