@@ -126,7 +126,9 @@ def run_batch(jobs: Sequence[Job], scratch: Path, server_pids: set[int]) -> list
                 raise RuntimeError("the runs did not get ready within 120 s")
             time.sleep(0.05)
         start_at = time.time() + START_DELAY_S
-        go.write_text(repr(start_at))
+        staged_go = scratch / "go.tmp"
+        staged_go.write_text(repr(start_at))
+        staged_go.rename(go)  # atomically: a run never reads a half-written start time
         while time.time() < start_at:
             time.sleep(0.001)
         server_before, host_before = _cpu_seconds(server_pids), _host_busy_seconds()

@@ -1,8 +1,8 @@
 """Extract one day of a source into the lake: read in parallel slices, write, verify, publish.
 
 The day becomes visible only after every slice has written exactly the number of documents the
-server counted for it, and the sum equals the day's count taken in the same point in time. Any
-failure leaves the previously published day untouched.
+server counted for it in the same point in time (``track_total_hits`` on the slice's first page).
+Any failure leaves the previously published day untouched.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from es_assets.config import LakeSettings, SourceSettings
 from es_assets.errors import ContextLost, IncompleteExtraction
 from es_assets.lake import open_lake
 from es_assets.lake.base import StagedPartition, StagedSink
-from es_assets.lake.parquet_files import SliceFileWriter
+from es_assets.lake.parquet_files import ROW_GROUP_BUDGET_ROWS, SliceFileWriter
 from es_assets.schema.fields import SourceSchema, build_schema
 from es_assets.schema.pages import Page, PageParser
 from es_assets.schema.registry import SchemaDrift, reconcile
@@ -127,25 +127,24 @@ def extract_day(
                 return SliceFileWriter(
                     staged.directory, slice_id, schema.arrow_schema, lake_settings.compression,
                     StagedSink(lake, staged), lake_settings.target_file_rows, lake_settings.target_file_bytes,
+                    row_group_rows=max(source.page_size, ROW_GROUP_BUDGET_ROWS // slices),
                 )
 
             try:
                 if plan.total == 0:
-                    outcomes, expected = [_SliceOutcome(expected=0)], 0
+                    outcomes = [_SliceOutcome(expected=0)]
                     new_writer(0).close(write_empty=True)
                 elif tiebreaker is not None:
                     with PointInTime(http, plan.cluster, spec) as pit:
-                        expected = pit.count()
                         outcomes = _run_slices(
-                            slices, new_writer, expected, reporter,
+                            slices, new_writer, plan.total, reporter,
                             lambda slice_id, progress: read_pit_slice(
                                 http, parser, pit, tiebreaker, slice_id, slices, progress
                             ),
                         )
                 else:
-                    expected = plan.total
                     outcomes = _run_slices(
-                        slices, new_writer, expected, reporter,
+                        slices, new_writer, plan.total, reporter,
                         lambda slice_id, progress: read_scroll_slice(http, parser, spec, slice_id, slices, progress),
                         restart_slices=True,
                     )
@@ -159,6 +158,8 @@ def extract_day(
                             MAX_CONTEXT_RESTARTS)
                 continue
             rows = sum(o.rows for o in outcomes)
+            # Each slice's total was counted by the server in the same context it was read from.
+            expected = sum(o.expected or 0 for o in outcomes)
             _verify_counts(source.name, plan, outcomes, rows, expected)
             result = DayResult(
                 source=source.name,
@@ -250,9 +251,9 @@ def _verify_counts(
     source: str, plan: DayPlan, outcomes: list[_SliceOutcome], rows: int, expected: int
 ) -> None:
     short = [
-        f"slice {i + 1}: wrote {o.rows:,} of {o.expected:,}"
+        f"slice {i + 1}: wrote {o.rows:,} of {o.expected if o.expected is not None else 'an uncounted'}"
         for i, o in enumerate(outcomes)
-        if o.expected is not None and o.rows != o.expected
+        if o.rows != o.expected
     ]
     if short or rows != expected:
         raise IncompleteExtraction(

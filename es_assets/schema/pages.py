@@ -158,7 +158,8 @@ def _load_json(data: bytes, where: str) -> Any:
         raise IncompleteExtraction(f"{where}: the response is not whole JSON ({exc}); it was cut off") from None
 
 
-_WIDE_INTEGER = re.compile(rb"(?<![\w.\\])-?\d{20,}(?![\d.eE])")
+# A JSON number (not digits inside a string) of 20 or more digits: after ':', ',' or '['.
+_WIDE_INTEGER = re.compile(rb"(?<=[:,\[])\s*-?\d{20,}(?![\d.eE])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -193,21 +194,25 @@ def check_page_health(shards: dict[str, Any] | None, timed_out: bool | None, whe
 
 
 def _response_schema(schema: SourceSchema) -> pa.Schema:
+    # took, max_score and _score are filtered out by FILTER_PATH; they are declared anyway so
+    # that a proxy dropping filter_path costs nothing but bytes (not every page on the slow path).
     hit = pa.struct(
         [
             ("_index", pa.string()),
             ("_id", pa.string()),
+            ("_score", pa.float64()),
             ("_source", schema.source_json_type),
             ("sort", pa.list_(pa.int64())),
         ]
     )
     return pa.schema(
         [
+            ("took", pa.int64()),
             ("_shards", _SHARDS_TYPE),
             ("timed_out", pa.bool_()),
             ("pit_id", pa.string()),
             ("_scroll_id", pa.string()),
             ("hits", pa.struct([("total", pa.struct([("value", pa.int64()), ("relation", pa.string())])),
-                                ("hits", pa.list_(hit))])),
+                                ("max_score", pa.float64()), ("hits", pa.list_(hit))])),
         ]
     )

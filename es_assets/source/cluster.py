@@ -93,7 +93,7 @@ class DayPlan:
     primary_shards: int
     store_bytes: int  # estimated bytes of the day's documents in the cluster (pro rata of the indices)
     health: str
-    without_timestamp: int  # documents in the indices with no timestamp: they belong to no day
+    without_timestamp: int  # documents in the day's indices with no timestamp: they belong to no day
 
     @property
     def index_expression(self) -> str:
@@ -123,8 +123,9 @@ def plan_day(http: EsHttp, cluster: ClusterInfo, source: SourceSettings, day: dt
     # With no documents the day's schema still comes from the pattern, so the table keeps its columns.
     mappings = {index: all_mappings[index] for index in (holding or all_mappings)}
     stats = _index_stats(http, ",".join(sorted(holding or all_mappings)))
+    # Only the indices of the day: over the whole pattern this would cost more every day kept.
     without_timestamp = http.json(
-        "POST", f"/{pattern}/_count",
+        "POST", f"/{quote(','.join(sorted(mappings)), safe=',')}/_count",
         body={"query": {"bool": {"must_not": {"exists": {"field": source.timestamp_field}}}}},
     )["count"]
     total = sum(holding.values())

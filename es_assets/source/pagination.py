@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 from es_assets.errors import ContextLost, IncompleteExtraction
-from es_assets.schema.pages import FILTER_PATH, Page, PageParser, check_page_health
+from es_assets.schema.pages import FILTER_PATH, Page, PageParser
 from es_assets.source.cluster import ClusterInfo
 from es_assets.source.http import EsHttp, TransientFailure
 
@@ -61,18 +61,6 @@ class PointInTime:
                 self.http.request("DELETE", "/_search/point_in_time", body={"pit_id": [self.id]}, ok_statuses=(404,))
             else:
                 self.http.request("DELETE", "/_pit", body={"id": self.id}, ok_statuses=(404,))
-
-    def count(self) -> int:
-        """The exact number of documents the query matches in this PIT (the day's expected rows)."""
-        body = {
-            "size": 0,
-            "track_total_hits": True,
-            "query": self.spec.query,
-            "pit": {"id": self.id, "keep_alive": self.spec.keep_alive},
-        }
-        page = self.http.json("POST", "/_search", body=body, params={"filter_path": "hits.total,_shards,timed_out"})
-        check_page_health(page.get("_shards"), page.get("timed_out"), "the day's count")
-        return int(page["hits"]["total"]["value"])
 
 
 @dataclasses.dataclass
