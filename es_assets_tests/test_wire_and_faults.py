@@ -373,3 +373,78 @@ def test_a_permanent_circuit_breaker_is_not_retried(proxy: FaultProxy, loaded_da
     with pytest.raises(ClusterError, match="circuit_breaking_exception"):
         extract(settings, loaded_day.day)
     assert sum(r.fault is FaultKind.RESPOND for r in proxy.requests) == 1
+
+
+# --- servers without PIT tiebreakers, and indices that go away -----------------------------
+
+
+def claim_version(number: str) -> Fault:
+    """Make ``GET /`` report another server version (as an Elasticsearch 7.11 would)."""
+
+    def rewrite(body: bytes) -> bytes:
+        root = orjson.loads(body)
+        root["version"]["number"] = number
+        return orjson.dumps(root)
+
+    return Fault(match=lambda r: r.method == "GET" and r.path == "/", kind=FaultKind.REWRITE, rewrite=rewrite,
+                 times=10**6)
+
+
+def version_without_shard_doc(search_url: str) -> str:
+    """A version of the same product from before `_shard_doc` (Elasticsearch 7.12, OpenSearch 3.3)."""
+    root = orjson.loads(urllib3.request("GET", search_url).data)
+    return "2.11.0" if root["version"].get("distribution") == "opensearch" else "7.11.2"
+
+
+def is_scroll_continuation(request: RecordedRequest) -> bool:
+    return request.method == "POST" and request.path.startswith("/_search/scroll")
+
+
+def test_a_server_without_shard_doc_is_read_by_sliced_scroll(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, search_url: str
+) -> None:
+    proxy.add_fault(claim_version(version_without_shard_doc(search_url)))
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=2)
+    result = extract(settings, loaded_day.day)
+    assert result.method == "scroll"
+    assert_exact_day(settings, loaded_day, result)
+    assert pit_requests(proxy, "POST") == 0
+    assert any(is_scroll_continuation(r) for r in proxy.requests)
+
+
+def test_a_failed_scroll_continuation_restarts_only_its_slice(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, search_url: str
+) -> None:
+    proxy.add_fault(claim_version(version_without_shard_doc(search_url)))
+    # A continuation cannot be asked twice (the cursor may have moved): the slice starts over.
+    proxy.add_fault(Fault(match=is_scroll_continuation, kind=FaultKind.RESPOND, status=503,
+                          body=es_error(503, "unavailable_shards_exception", "injected"), times=1))
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=2)
+    result = extract(settings, loaded_day.day)
+    assert result.context_restarts == 1
+    assert_exact_day(settings, loaded_day, result)
+
+
+def test_an_index_deleted_during_the_run_gives_the_whole_day_or_a_clear_failure(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, search_url: str
+) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=1)
+    extract(settings, loaded_day.day)  # a good day is published first
+    before = partition_snapshot(settings, loaded_day.day)
+    deleted: list[int] = []
+
+    def delete_the_index(body: bytes) -> bytes:
+        if not deleted:
+            deleted.append(urllib3.request("DELETE", f"{search_url}/{loaded_day.index}").status)
+        return body
+
+    proxy.add_fault(Fault(match=is_later_page, kind=FaultKind.REWRITE, rewrite=delete_the_index))
+    try:
+        result = extract(settings, loaded_day.day)
+    except (ClusterError, IncompleteExtraction) as exc:  # missing index, lost context, failed shards
+        assert loaded_day.index in str(exc) or "shard" in str(exc) or "context" in str(exc)
+        assert partition_snapshot(settings, loaded_day.day) == before
+    else:
+        # The point in time still held the day: the whole day, exactly, as of the PIT.
+        assert_exact_day(settings, loaded_day, result)
+    assert deleted == [200]
