@@ -19,7 +19,7 @@ from es_assets.errors import ContextLost, IncompleteExtraction
 from es_assets.lake import open_lake
 from es_assets.lake.base import StagedPartition, StagedSink
 from es_assets.lake.parquet_files import ROW_GROUP_BUDGET_ROWS, SliceFileWriter
-from es_assets.schema.fields import SourceSchema, build_schema
+from es_assets.schema.fields import SourceSchema, build_schema, select_fields
 from es_assets.schema.pages import Page, PageParser
 from es_assets.schema.registry import SchemaDrift, reconcile
 from es_assets.source.cluster import DayPlan, DayWindow
@@ -105,7 +105,8 @@ def extract_day(
     started = time.monotonic()
     lake = open_lake(lake_settings)
     todays_schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)
-    fields, drift = reconcile(lake.registered_fields(source.name), todays_schema.fields)
+    todays_fields = select_fields(todays_schema.fields, source.source_includes, source.source_excludes)
+    fields, drift = reconcile(lake.registered_fields(source.name), todays_fields)
     schema = dataclasses.replace(todays_schema, fields=fields)
     parser = PageParser(schema)
     slices = plan.slices(source.slices)

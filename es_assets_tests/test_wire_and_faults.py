@@ -448,3 +448,28 @@ def test_an_index_deleted_during_the_run_gives_the_whole_day_or_a_clear_failure(
         # The point in time still held the day: the whole day, exactly, as of the PIT.
         assert_exact_day(settings, loaded_day, result)
     assert deleted == [200]
+
+
+def test_source_filtering_sends_and_writes_only_the_selected_fields(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
+) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path, slices=1)
+    source = dataclasses.replace(settings.sources[0], source_includes=("@timestamp", "level", "kubernetes.*"),
+                                 source_excludes=("kubernetes.labels",))
+    settings = dataclasses.replace(settings, sources=(source,))
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    pages = [r.json() for r in proxy.requests if is_page(r)]
+    assert pages and all(p["_source"] == {"includes": list(source.source_includes),
+                                          "excludes": list(source.source_excludes)} for p in pages)
+    directory = LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day)
+    assert directory is not None
+    table = pa.concat_tables(pq.read_table(p) for p in sorted(directory.glob("*.parquet")))
+    assert table.column_names == ["_index", "_id", "timestamp", "kubernetes", "level", "_unmapped"]
+    assert "labels" not in table.schema.field("kubernetes").type.names
+    expected = {doc_id: doc for doc_id, doc in generate_docs(loaded_day.day, DOCS)}
+    for row in table.to_pylist():
+        document = expected[row["_id"]]
+        assert row["level"] == document["level"]
+        assert row["kubernetes"]["namespace_name"] == document["kubernetes"]["namespace_name"]
+        assert row["_unmapped"] is None  # nothing excluded comes back as "unmapped"

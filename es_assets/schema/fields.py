@@ -20,6 +20,7 @@ sampled documents, so a day with an odd first document still gets the same colum
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import re
@@ -257,6 +258,28 @@ def _fields(
             formats = tuple(f for f in str(spec.get("format", "")).split("||") if f)
             fields.append(Field(key, names[key], _leaf_kind(es_type), repeated=repeated, date_formats=formats))
     return tuple(fields)
+
+
+def select_fields(
+    fields: tuple[Field, ...], includes: Iterable[str], excludes: Iterable[str], prefix: str = ""
+) -> tuple[Field, ...]:
+    """The columns left by Elasticsearch-style ``_source`` includes/excludes (dotted paths, ``*``)."""
+    includes, excludes = tuple(includes), tuple(excludes)
+    selected = []
+    for field in fields:
+        path = prefix + field.source_name
+        if any(fnmatch.fnmatchcase(path, pattern) for pattern in excludes):
+            continue
+        # Included as a whole: every include pattern below it is satisfied (an empty tuple: all).
+        whole = not includes or any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(path + ".x", p)
+                                    for p in includes)
+        if field.kind == "object":
+            children = select_fields(field.children, () if whole else includes, excludes, path + ".")
+            if children:
+                selected.append(dataclasses.replace(field, children=children))
+        elif whole:
+            selected.append(field)
+    return tuple(selected)
 
 
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9_]")
