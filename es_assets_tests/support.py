@@ -16,7 +16,7 @@ import yaml
 
 from es_assets.config import Settings, load_settings
 from es_assets.definitions import build_definitions
-from es_assets.lake.partitions import LocalLake
+from es_assets.lake.local import LocalLake
 
 
 def unique_prefix(label: str) -> str:

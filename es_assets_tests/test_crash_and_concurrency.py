@@ -22,7 +22,7 @@ import pytest
 from es_assets.config import load_settings
 from es_assets.demo import k8s_logs
 from es_assets.lake.base import VERSIONS_DIR, partition_name
-from es_assets.lake.partitions import LocalLake
+from es_assets.lake.local import LocalLake
 from es_assets_tests.fault_proxy import Fault, FaultKind, FaultProxy
 from es_assets_tests.support import lake_rows, unique_prefix, write_config
 

@@ -11,7 +11,7 @@ import pytest
 
 from es_assets.config import load_settings
 from es_assets.demo import k8s_logs
-from es_assets.lake.partitions import LocalLake
+from es_assets.lake.local import LocalLake
 from es_assets.query import run_query
 from es_assets_tests.support import (
     counts_by_day,

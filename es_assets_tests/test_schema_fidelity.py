@@ -39,7 +39,7 @@ import pytest
 import urllib3
 
 from es_assets.config import load_settings
-from es_assets.lake.partitions import LocalLake
+from es_assets.lake.local import LocalLake
 from es_assets.query import run_query
 from es_assets_tests.support import lake_rows, materialize_days, unique_prefix, without_nulls, write_config
 

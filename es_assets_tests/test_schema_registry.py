@@ -11,7 +11,7 @@ import pytest
 import urllib3
 
 from es_assets.config import load_settings
-from es_assets.lake.partitions import LocalLake
+from es_assets.lake.local import LocalLake
 from es_assets.query import run_query
 from es_assets.schema.fields import build_schema
 from es_assets.schema.registry import reconcile

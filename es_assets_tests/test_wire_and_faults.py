@@ -29,7 +29,8 @@ from es_assets.config import Settings, parse_settings
 from es_assets.demo.k8s_logs import generate_docs, index_name, load_days
 from es_assets.errors import AuthenticationError, ClusterError, ContextLost, IncompleteExtraction
 from es_assets.extract import MAX_CONTEXT_RESTARTS, DayResult, extract_day
-from es_assets.lake.partitions import VERSIONS_DIR, LocalLake, partition_name
+from es_assets.lake.base import VERSIONS_DIR, partition_name
+from es_assets.lake.local import LocalLake
 from es_assets.schema.fields import ID_COLUMN
 from es_assets.source.cluster import detect_cluster, plan_day
 from es_assets.source.http import EsHttp

@@ -12,6 +12,6 @@ def open_lake(settings: LakeSettings) -> Lake:
         from es_assets.lake.s3 import S3Lake  # boto3 is only needed for S3 lakes
 
         return S3Lake(settings)
-    from es_assets.lake.partitions import LocalLake
+    from es_assets.lake.local import LocalLake
 
     return LocalLake(settings.uri)
