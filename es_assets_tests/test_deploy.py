@@ -143,10 +143,10 @@ def test_dockerfile_installs_only_the_project_and_its_declared_extras(dockerfile
                     assert not named & {"dev", "demo", "bench"}, "emulators and test tools do not belong in the image"
                 installs.append(command)
     assert installs, "the Dockerfile never runs `pip install .`"
-    # A slim (or multi-stage) Python 3.11 image, as the project's python_requires and the pins expect.
-    assert stages and all(re.match(r"python:3\.11(\.\d+)?-slim", s.split()[0]) or " AS " not in s.upper() and
-                          re.match(r"python:3\.11", s.split()[0]) for s in stages), stages
-    assert len(stages) >= 2 or "slim" in stages[0], "use a slim base or a multi-stage build"
+    # Python 3.11 (what the pins are tested with), slim, in a multi-stage build.
+    images = [stage.split()[0] for stage in stages]
+    assert len(images) >= 2, "build in one stage, run from another (no build tools in the image)"
+    assert all(re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", image) for image in images), images
 
 
 def test_dockerfile_copies_what_pip_install_reads_and_nothing_of_the_tests(dockerfile: list[tuple[str, str]]) -> None:
@@ -155,10 +155,10 @@ def test_dockerfile_copies_what_pip_install_reads_and_nothing_of_the_tests(docke
         if keyword in ("COPY", "ADD") and not arguments.startswith("--from"):
             *sources, _destination = arguments.split()
             copied += [s for s in sources if not s.startswith("--")]
+    assert "." not in copied and "./" not in copied, "COPY . . would put the tests, data and caches into the image"
     for source in copied:
         assert (PROJECT / source).exists(), f"COPY {source}: no such file in the project"
-        assert not source.startswith(("es_assets_tests", "benchmarks", "data", ".")) or source == ".", source
-    assert "." not in copied, "COPY . . would put the tests, data and caches into the image"
+        assert not source.startswith(("es_assets_tests", "benchmarks", "data", "deploy", ".")), source
     # What setup.cfg needs at build time: pyproject.toml, setup.cfg, the package, and every `file:`.
     needed = {"pyproject.toml", "setup.cfg", "es_assets"}
     parser = configparser.RawConfigParser()
@@ -169,6 +169,11 @@ def test_dockerfile_copies_what_pip_install_reads_and_nothing_of_the_tests(docke
     assert needed <= {s.rstrip("/") for s in copied} | {Path(s).name for s in copied}, (
         f"pip install . needs {sorted(needed)}, the Dockerfile copies {copied}"
     )
+    # .dockerignore keeps the context to what is copied (not .venv or data/), and keeps all of that.
+    ignore = [line.strip() for line in (PROJECT / ".dockerignore").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    assert ignore[0] == "*"
+    assert {s.rstrip("/") for s in copied} <= {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
 
 
 def test_dockerfile_serves_the_code_location(dockerfile: list[tuple[str, str]]) -> None:
@@ -252,7 +257,7 @@ def test_local_instance_loads_with_its_queue_and_pool_limits(tmp_path: Path) -> 
         assert instance.event_log_storage.supports_global_concurrency_limits
 
 
-def test_k8s_run_launcher_builds_the_run_job(tmp_path: Path) -> None:
+def test_k8s_run_launcher_builds_the_run_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """dagster-k8s turns deploy/k8s/dagster.yaml into the Job of a run, offline (no cluster)."""
     pytest.importorskip("dagster_k8s", reason="dagster-k8s is not installed (pip install -e '.[k8s]')")
     from dagster import DagsterRun
@@ -261,7 +266,12 @@ def test_k8s_run_launcher_builds_the_run_job(tmp_path: Path) -> None:
     from dagster_k8s.container_context import K8sContainerContext
     from dagster_k8s.job import construct_dagster_k8s_job
 
-    config = load_yaml(DEPLOY / "k8s" / "dagster.yaml")["run_launcher"]["config"]
+    instance = load_yaml(DEPLOY / "k8s" / "dagster.yaml")
+    config = instance["run_launcher"]["config"]
+    # The daemon's environment, which the launcher copies into the run pod.
+    daemon_env = {name: f"value-of-{name}" for name in config["env_vars"]}
+    for name, value in daemon_env.items():
+        monkeypatch.setenv(name, value)
     kubeconfig = tmp_path / "kubeconfig"  # a cluster that is never contacted
     kubeconfig.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "test",
@@ -291,6 +301,10 @@ def test_k8s_run_launcher_builds_the_run_job(tmp_path: Path) -> None:
     env = {e.name: e for e in container.env}
     assert env["DAGSTER_HOME"].value == config["dagster_home"]
     assert env["DAGSTER_PG_PASSWORD"].value_from.secret_key_ref.name == config["postgres_password_secret"]
+    # Every environment variable the instance reads reaches the run worker, which loads that instance.
+    referenced = set(re.findall(r"env: (\w+)", (DEPLOY / "k8s" / "dagster.yaml").read_text()))
+    assert referenced <= set(env), f"the run pod lacks {sorted(referenced - set(env))}"
+    assert all(env[name].value == value for name, value in daemon_env.items())
     assert container.resources.limits == config["resources"]["limits"]
     assert job.spec.ttl_seconds_after_finished == config["run_k8s_config"]["job_spec_config"]["ttl_seconds_after_finished"]
 
@@ -321,6 +335,10 @@ def test_ecs_run_launcher_accepts_its_config(monkeypatch: pytest.MonkeyPatch) ->
     assert {s["name"] for s in launcher.secrets} >= {"ES_API_KEY"}
     resources = config["run_resources"]
     assert int(resources["memory"]) in _FARGATE[resources["cpu"]], f"not a Fargate size: {resources}"
+    # The run task loads the instance it is handed, so every variable the instance reads must reach it.
+    referenced = set(re.findall(r"env: (\w+)", (DEPLOY / "ecs" / "dagster.yaml").read_text()))
+    given = {s["name"] for s in launcher.secrets} | {v.split("=")[0] for v in launcher.env_vars}
+    assert referenced <= given, f"the run task lacks {sorted(referenced - given)}"
 
 
 # -- the Helm values --------------------------------------------------------------------------------
