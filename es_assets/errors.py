@@ -35,3 +35,7 @@ class IncompleteExtraction(EsAssetsError):
 
 class SchemaError(EsAssetsError):
     """The mappings cannot be turned into one Athena-safe schema."""
+
+
+class PartitionBusy(EsAssetsError):
+    """Another run is writing (or has just published) the same day."""

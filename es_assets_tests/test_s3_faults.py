@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,7 +17,9 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from es_assets.config import LakeSettings
+from es_assets.errors import PartitionBusy
 from es_assets.lake.s3 import S3Lake
+from es_assets.schema.fields import build_schema
 from es_assets_tests.fault_proxy import Fault, FaultKind, FaultProxy, RecordedRequest
 
 pytestmark = pytest.mark.integration
@@ -112,3 +115,29 @@ def test_a_lasting_s3_failure_aborts_the_upload_and_keeps_the_old_day(
     assert not s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads")
     versions = {k["Key"].split("/")[3] for k in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/src/")["Contents"]}
     assert len(versions) == 1  # only the old version: the failed one left nothing behind
+
+
+def test_two_runs_of_one_day_on_s3_cannot_both_publish(s3: Any, moto_url: str) -> None:
+    first, second = lake_via(moto_url, "race"), lake_via(moto_url, "race")
+    with first.stage("src", DAY) as slow, second.stage("src", DAY) as fast:
+        for lake, staged, payload in ((first, slow, b"slow"), (second, fast, b"fast")):
+            path = staged.directory / "part-000-0000.parquet"
+            path.write_bytes(payload)
+            lake.closed(staged, path, rows=1)
+        second.publish(fast, {"rows": 1, "files": ["part-000-0000.parquet"]})
+        with pytest.raises(PartitionBusy, match="another run published src 2026-07-01"):
+            first.publish(slow, {"rows": 1, "files": ["part-000-0000.parquet"]})
+    assert published_bytes(s3, first) == b"fast"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="race/src/")["Contents"]]
+    assert {k.split("/")[3] for k in keys} == {fast.version}  # the loser cleaned up after itself
+
+
+def test_concurrent_days_all_reach_the_schema_registry(moto_url: str) -> None:
+    lakes = [lake_via(moto_url, "registry") for _ in range(3)]
+    columns = [build_schema({"i": {"mappings": {"properties": {"@timestamp": {"type": "date"},
+                                                               f"field_{n}": {"type": "keyword"}}}}},
+                            "@timestamp").fields for n in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda pair: pair[0].register_fields("src", pair[1]), zip(lakes, columns)))
+    registered = {f.source_name for f in lakes[0].registered_fields("src") or ()}
+    assert registered == {"@timestamp", "field_0", "field_1", "field_2"}

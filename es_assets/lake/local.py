@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from es_assets.errors import EsAssetsError
+from es_assets.errors import PartitionBusy
 from es_assets.lake.base import (
     MANIFEST,
     REGISTRY_DIR,
@@ -42,10 +42,6 @@ from es_assets.lake.base import (
 )
 from es_assets.schema.fields import Field
 from es_assets.schema.registry import add_to_registry, fields_from_json, fields_to_json
-
-
-class PartitionBusy(EsAssetsError):
-    """Another run is writing the same day right now."""
 
 
 def lake_root(uri: str) -> Path:

@@ -9,7 +9,9 @@ Layout under ``s3://<bucket>/<prefix>``::
 
 Each file is uploaded as soon as its slice closes it (multipart for large files; the transfer
 manager aborts a failed upload), so a day streams out with one file per slice on local disk.
-Publishing writes the day's pointer object in one PUT; the Athena table's partition is then
+Publishing writes the day's pointer object in one conditional PUT (it fails if another run
+published the day since this one began, so two runs of a day never interleave their cleanups;
+the schema registry is merged the same way); the Athena table's partition is then
 pointed at the new version and only after that are older versions deleted
 (:meth:`remove_stale_versions`), so an Athena or DuckDB reader sees one whole version at any time.
 """
@@ -31,6 +33,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from es_assets.config import LakeSettings
+from es_assets.errors import PartitionBusy, SchemaError
 from es_assets.lake.base import (
     MANIFEST,
     REGISTRY_DIR,
@@ -44,6 +47,8 @@ from es_assets.schema.fields import Field
 from es_assets.schema.registry import add_to_registry, fields_from_json, fields_to_json
 
 PUBLISHED_DIR = "_published"
+_ANY = object()  # _put without a condition
+_REGISTRY_ATTEMPTS = 10
 _TRANSFER = TransferConfig(multipart_threshold=64 * 1024 * 1024, multipart_chunksize=64 * 1024 * 1024)
 
 
@@ -63,6 +68,7 @@ class S3Lake:
         self.client = session.client("s3", endpoint_url=settings.endpoint_url)
         self.filesystem = s3_filesystem(session, settings)
         self.transfer = _TRANSFER
+        self._published_etags: dict[tuple[str, dt.date, str], str | None] = {}
         self._extra_args: dict[str, str] = {}
         if settings.sse == "s3":
             self._extra_args = {"ServerSideEncryption": "AES256"}
@@ -81,7 +87,10 @@ class S3Lake:
 
     # -- reading ------------------------------------------------------------------------------
     def _pointer(self, source: str, day: dt.date) -> dict[str, Any] | None:
-        return self._get_json(self._key(PUBLISHED_DIR, source, f"{partition_name(day)}.json"))
+        return self._get_json(self._pointer_key(source, day))
+
+    def _pointer_key(self, source: str, day: dt.date) -> str:
+        return self._key(PUBLISHED_DIR, source, f"{partition_name(day)}.json")
 
     def manifest(self, source: str, day: dt.date) -> dict[str, Any] | None:
         pointer = self._pointer(source, day)
@@ -107,13 +116,17 @@ class S3Lake:
     @contextlib.contextmanager
     def stage(self, source: str, day: dt.date) -> Iterator[StagedPartition]:
         version = new_version_name()
+        # What was published when this run began: publishing is a compare-and-swap against it.
+        _, published_etag = self._get_json_and_etag(self._pointer_key(source, day))
         directory = Path(tempfile.mkdtemp(prefix=f"es_assets-{source}-{day}-"))
         staged = StagedPartition(
             source, day, version, directory, f"s3://{self.bucket}/{self._day_prefix(source, day)}{version}"
         )
+        self._published_etags[(source, day, version)] = published_etag
         try:
             yield staged
         finally:
+            self._published_etags.pop((source, day, version), None)
             shutil.rmtree(directory, ignore_errors=True)
             pointer = self._pointer(source, day)
             if not pointer or pointer["version"] != version:
@@ -132,9 +145,15 @@ class S3Lake:
         staged.files = [f for f in staged.files if f.name != path.name]
 
     def publish(self, staged: StagedPartition, manifest: dict[str, Any]) -> None:
+        """Swap the day's pointer to this version, unless another run published the day meanwhile."""
         self._put(self._version_key(staged, MANIFEST), manifest_json(manifest))
         pointer = {"version": staged.version, "location": staged.location, "manifest": manifest}
-        self._put(self._key(PUBLISHED_DIR, staged.source, f"{partition_name(staged.day)}.json"), manifest_json(pointer))
+        expected = self._published_etags[(staged.source, staged.day, staged.version)]
+        if not self._put(self._pointer_key(staged.source, staged.day), manifest_json(pointer), expected):
+            raise PartitionBusy(
+                f"another run published {staged.source} {staged.day} while this one was writing it; "
+                "this run's version was discarded (run the day again if its data should win)"
+            )
 
     def remove_stale_versions(self, source: str, day: dt.date) -> None:
         """Delete the day's versions older than the published one (newer ones may still be running)."""
@@ -152,10 +171,14 @@ class S3Lake:
         return fields_from_json(data["fields"]) if data else None
 
     def register_fields(self, source: str, fields: tuple[Field, ...]) -> None:
-        # S3 has no locks: runs of one source are serialized by their Dagster concurrency pool.
-        merged = add_to_registry(self.registered_fields(source), fields, source)
-        self._put(self._key(REGISTRY_DIR, f"{source}.json"),
-                  json.dumps({"source": source, "fields": fields_to_json(merged)}, indent=1))
+        """Merge a day's columns in with a conditional write, so concurrent days never lose one."""
+        key = self._key(REGISTRY_DIR, f"{source}.json")
+        for _ in range(_REGISTRY_ATTEMPTS):
+            data, etag = self._get_json_and_etag(key)
+            merged = add_to_registry(fields_from_json(data["fields"]) if data else None, fields, source)
+            if self._put(key, json.dumps({"source": source, "fields": fields_to_json(merged)}, indent=1), etag):
+                return
+        raise SchemaError(f"{source}: the schema registry kept changing under this run; run the day again")
 
     # -- S3 plumbing --------------------------------------------------------------------------
     def _version_key(self, staged: StagedPartition, name: str) -> str:
@@ -179,17 +202,35 @@ class S3Lake:
                 for obj in page.get("Contents", [])]
 
     def _get_json(self, key: str) -> Any:
+        return self._get_json_and_etag(key)[0]
+
+    def _get_json_and_etag(self, key: str) -> tuple[Any, str | None]:
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
+                return None, None
             raise
-        return json.loads(body)
+        return json.loads(response["Body"].read()), response["ETag"]
 
-    def _put(self, key: str, text: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode(), ContentType="application/json",
-                               **self._extra_args)
+    def _put(self, key: str, text: str, expected_etag: str | None | object = _ANY) -> bool:
+        """Write an object; with ``expected_etag`` only over that version (None: only if absent).
+
+        Returns False when the condition failed: someone else wrote the object meanwhile.
+        """
+        conditions: dict[str, str] = {}
+        if expected_etag is None:
+            conditions["IfNoneMatch"] = "*"
+        elif isinstance(expected_etag, str):
+            conditions["IfMatch"] = expected_etag
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode(), ContentType="application/json",
+                                   **self._extra_args, **conditions)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
 
 
 def s3_filesystem(session: boto3.Session, settings: LakeSettings) -> pafs.S3FileSystem:
