@@ -93,7 +93,8 @@ def demo(days: int, docs_per_day: int, lake: str) -> None:
             print(f"\nTop namespaces by error count per day ({where}):\n")
             print(format_table(columns, rows))
             print(f"\nDone in {time.monotonic() - started:.0f}s.")
-            print("Open the UI on the same data with `make dev` (http://127.0.0.1:3000).")
+            if lake == "local":  # make dev serves the local lake; moto's data is gone with moto
+                print("Open the UI on the same data with `make dev` (http://127.0.0.1:3000).")
     finally:
         stop()
 
