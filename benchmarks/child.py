@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from benchmarks.job import Job, Measurement, VariantRun
+from benchmarks.procfs import status_mb
 
 # Job.kind -> module with ``prepare(job) -> VariantRun``.
 VARIANT_MODULES = {
@@ -23,18 +24,6 @@ VARIANT_MODULES = {
 }
 
 
-def _status_mb(key: str) -> float:
-    """A ``/proc/self/status`` memory figure (VmRSS, VmHWM) in MB.
-
-    VmHWM rather than ``getrusage().ru_maxrss``: Linux carries ru_maxrss over ``execve``, so a
-    child can inherit its parent's high-water mark, while VmHWM belongs to this address space.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{key} not in /proc/self/status")
-
-
 def _parquet_files(workdir: Path) -> list[Path]:
     # resolve(): the es_assets lake reaches its files both directly and through a symlink.
     return sorted({path.resolve() for path in workdir.rglob("*.parquet")})
@@ -43,7 +32,7 @@ def _parquet_files(workdir: Path) -> list[Path]:
 def measure(job: Job) -> Measurement:
     prepare = importlib.import_module(VARIANT_MODULES[job.kind]).prepare
     run: VariantRun = prepare(job)
-    rss_ready = _status_mb("VmRSS")
+    rss_ready = status_mb("VmRSS")
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     docs, details = run()
     wall, cpu = time.perf_counter() - wall_started, time.process_time() - cpu_started
@@ -53,7 +42,7 @@ def measure(job: Job) -> Measurement:
         wall_s=wall,
         cpu_s=cpu,
         rss_ready_mb=rss_ready,
-        peak_rss_mb=_status_mb("VmHWM"),
+        peak_rss_mb=status_mb("VmHWM"),
         parquet_bytes=sum(path.stat().st_size for path in files),
         parquet_files=len(files),
         details=details,

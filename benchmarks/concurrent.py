@@ -33,52 +33,14 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from benchmarks.job import Job
+from benchmarks.procfs import cpu_seconds, descendants, host_busy_seconds, status_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "concurrent.json"
 FIRST_DAY = dt.date(2026, 2, 1)
 START_DELAY_S = 3.0  # after the last process is ready: every run starts at the same instant
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-# -- /proc helpers (kept here rather than shared with run.py, which is edited independently) -------
-def _status_mb(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{key} not in /proc/self/status")
-
-
-def _descendants(pid: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
-
-
-def _host_busy_seconds() -> float:
-    """CPU time all CPUs of the host have been busy since boot (not idle, not waiting for I/O)."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
-
-
-def _cpu_seconds(pids: set[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / _CLOCK_TICKS
-
-
-# -- one run, in its own process ------------------------------------------------------------------
 def child(job_path: Path, ready_path: Path, go_path: Path, result_path: Path) -> None:
     """Prepare the engine, say so, wait for the common start time, extract the day, report."""
     from benchmarks.engine import prepare
@@ -97,7 +59,7 @@ def child(job_path: Path, ready_path: Path, go_path: Path, result_path: Path) ->
     files = {p.resolve() for p in Path(job.workdir).rglob("*.parquet")}
     result_path.write_text(json.dumps({
         "docs": docs, "started": started, "ended": ended, "cpu_s": cpu,
-        "peak_rss_mb": _status_mb("VmHWM"), "parquet_bytes": sum(p.stat().st_size for p in files),
+        "peak_rss_mb": status_mb("VmHWM"), "parquet_bytes": sum(p.stat().st_size for p in files),
         "details": details,
     }))
 
@@ -131,14 +93,14 @@ def run_batch(jobs: Sequence[Job], scratch: Path, server_pids: set[int]) -> list
         staged_go.rename(go)  # atomically: a run never reads a half-written start time
         while time.time() < start_at:
             time.sleep(0.001)
-        server_before, host_before = _cpu_seconds(server_pids), _host_busy_seconds()
+        server_before, host_before = cpu_seconds(server_pids), host_busy_seconds()
         for process in processes:
             _, stderr = process.communicate(timeout=3600)
             if process.returncode != 0:
                 lines = stderr.strip().splitlines()
                 raise RuntimeError(lines[-1] if lines else f"exit code {process.returncode}")
-        server_cpu = _cpu_seconds(server_pids) - server_before
-        host_cpu = _host_busy_seconds() - host_before
+        server_cpu = cpu_seconds(server_pids) - server_before
+        host_cpu = host_busy_seconds() - host_before
     finally:
         for process in processes:
             if process.poll() is None:
@@ -198,7 +160,7 @@ def bench(runs: Sequence[int], slices: Sequence[int], docs_per_day: int, repeat:
 
     days = [FIRST_DAY + dt.timedelta(days=i) for i in range(max(runs))]
     with _opensearch(scratch) as url:
-        server_pids = _descendants(os.getpid())  # only the emulator runs below us right now
+        server_pids = descendants(os.getpid())  # only the emulator runs below us right now
         print(f"OpenSearch emulator at {url}: seeding {len(days)} days x {docs_per_day:,} documents ...", flush=True)
         seed_started = time.perf_counter()
         seeded = load_days(url, days, docs_per_day)

@@ -34,6 +34,7 @@ from es_assets.schema.pages import FILTER_PATH
 from es_assets.source.cluster import DayWindow
 
 from benchmarks.job import PAGE_SIZE, Job, Measurement
+from benchmarks.procfs import cpu_seconds, descendants, host_busy_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
@@ -43,7 +44,6 @@ DEFAULT_DOCS = {"opensearch": 200_000, "elasticsearch": 30_000}
 VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K")
 VARIANT_TIMEOUT_S = 3600
 ENGINE_PREFIX = "es_assets-"
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Libraries whose versions explain the figures.
 _PACKAGES = ("es_assets", "pyarrow", "orjson", "urllib3", "elasticsearch", "elastic-transport", "pandas",
              "fastparquet", "osmem-server", "noida-db")
@@ -126,37 +126,6 @@ _FIGURES = ("docs_per_s", "wall_s", "cpu_us_per_doc", "server_cpu_us_per_doc", "
             "peak_rss_mb", "parquet_bytes_per_doc", "parquet_files")
 
 
-# -- CPU accounting, from /proc ------------------------------------------------------------------
-def _descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (the emulators may fork helpers of their own)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):  # gone since the listing
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
-
-
-def _cpu_seconds(pids: set[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
-    return ticks / _CLOCK_TICKS
-
-
-def _host_busy_seconds() -> float:
-    """CPU time all CPUs of the host have been busy (not idle, not waiting for I/O) since boot."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
-
-
 def _own_and_children_cpu() -> float:
     """CPU of this process plus its waited-for children (the finished variant processes)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -188,7 +157,7 @@ def _run_variant(job: Job, expected_docs: int, server_pids: set[int]) -> Run:
     workdir.mkdir(parents=True)
     job_file, result_file = workdir.with_suffix(".job.json"), workdir.with_suffix(".result.json")
     job.save(job_file)
-    server_before, ours_before, host_before = _cpu_seconds(server_pids), _own_and_children_cpu(), _host_busy_seconds()
+    server_before, ours_before, host_before = cpu_seconds(server_pids), _own_and_children_cpu(), host_busy_seconds()
     try:
         process = subprocess.run(
             [sys.executable, "-m", "benchmarks.child", str(job_file), str(result_file)],
@@ -196,8 +165,8 @@ def _run_variant(job: Job, expected_docs: int, server_pids: set[int]) -> Run:
         )
     finally:
         shutil.rmtree(workdir)  # the next run's disk and page cache should not hold this one's files
-    server_cpu = _cpu_seconds(server_pids) - server_before
-    other_cpu = _host_busy_seconds() - host_before - server_cpu - (_own_and_children_cpu() - ours_before)
+    server_cpu = cpu_seconds(server_pids) - server_before
+    other_cpu = host_busy_seconds() - host_before - server_cpu - (_own_and_children_cpu() - ours_before)
     if process.returncode != 0:
         lines = process.stderr.strip().splitlines()
         raise RuntimeError(lines[-1] if lines else f"exit code {process.returncode}")
@@ -224,7 +193,7 @@ def bench_server(
     product: str, docs: int, variants: Sequence[str], slices: int, repeat: int, scratch: Path
 ) -> dict[str, Any]:
     with _emulator(product, scratch) as server:
-        server_pids = _descendants(os.getpid())  # only the emulator runs below us right now
+        server_pids = descendants(os.getpid())  # only the emulator runs below us right now
         label = _server_label(server.url)
         print(f"{label} at {server.url}: seeding {docs:,} documents ...", flush=True)
         started = time.perf_counter()
