@@ -33,12 +33,14 @@ def write_config(
     source: dict[str, Any] | None = None,
     elasticsearch: dict[str, Any] | None = None,
     name: str = "k8s_logs",
+    lake: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> Path:
     """An es_assets.yaml for one source, with the lake and the catalog inside ``directory``."""
     config = {
         "elasticsearch": {"hosts": [es_url], "retry_budget_seconds": 20, **(elasticsearch or {})},
-        "lake": {"uri": "file://./lake"},
-        "catalog": {"kind": "duckdb", "duckdb_path": "./catalog.duckdb"},
+        "lake": lake or {"uri": "file://./lake"},
+        "catalog": catalog or {"kind": "duckdb", "duckdb_path": "./catalog.duckdb"},
         "sources": [
             {
                 "name": name,
@@ -53,6 +55,16 @@ def write_config(
     path = directory / "es_assets.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def aws_settings(bucket: str, prefix: str, s3_endpoint: str, aws_endpoint: str, database: str,
+                 projection: bool = False) -> dict[str, Any]:
+    """``lake`` and ``catalog`` arguments of :func:`write_config` for an S3 lake and an Athena catalog."""
+    return {
+        "lake": {"uri": f"s3://{bucket}/{prefix}", "endpoint_url": s3_endpoint, "region": "us-east-1"},
+        "catalog": {"kind": "athena", "database": database, "output_location": f"s3://{bucket}/athena-results/",
+                    "endpoint_url": aws_endpoint, "region": "us-east-1", "partition_projection": projection},
+    }
 
 
 def materialize_days(config_path: Path, first: dt.date, last: dt.date, raise_on_error: bool = True

@@ -22,6 +22,7 @@ from es_assets.demo import k8s_logs
 from es_assets.lake.s3 import S3Lake
 from es_assets_tests.fault_proxy import Fault, FaultKind, FaultProxy
 from es_assets_tests.support import (
+    aws_settings,
     elasticsearch_documents,
     expected_row,
     materialize_days,
@@ -55,16 +56,8 @@ def client(service: str, endpoint: str) -> Any:
 
 def aws_config(directory: Path, es_url: str, prefix: str, s3_endpoint: str, aws_endpoint: str,
                projection: bool = False) -> Path:
-    config = write_config(directory, es_url, f"{prefix}*", DAYS[0])
-    text = config.read_text()
-    text = text.replace("uri: file://./lake", f"uri: s3://{BUCKET}/warehouse\n  endpoint_url: {s3_endpoint}\n"
-                                              "  region: us-east-1")
-    text = text.replace("catalog:\n  duckdb_path: ./catalog.duckdb\n  kind: duckdb",
-                        f"catalog:\n  kind: athena\n  database: {DATABASE}\n"
-                        f"  output_location: s3://{BUCKET}/athena-results/\n  endpoint_url: {aws_endpoint}\n"
-                        f"  region: us-east-1\n  partition_projection: {str(projection).lower()}")
-    config.write_text(text)
-    return config
+    return write_config(directory, es_url, f"{prefix}*", DAYS[0],
+                        **aws_settings(BUCKET, "warehouse", s3_endpoint, aws_endpoint, DATABASE, projection))
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
+import duckdb
+import pyarrow.dataset as pads
 import pytest
 
 from es_assets.config import load_settings
 from es_assets.demo import k8s_logs
 from es_assets.lake.base import VERSIONS_DIR, partition_name
 from es_assets.lake.local import LocalLake
+from es_assets.lake.s3 import S3Lake
 from es_assets_tests.fault_proxy import Fault, FaultKind, FaultProxy
-from es_assets_tests.support import lake_rows, unique_prefix, write_config
+from es_assets_tests.support import aws_settings, lake_rows, unique_prefix, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +141,39 @@ def test_two_runs_of_one_day_at_once_never_mix(
     assert sorted(outcomes) == [0, 1]  # one wins, the other fails ...
     assert "another run is writing k8s_logs 2026-08-03" in second_log  # ... and says why
     assert rows_by_id(config) == undisturbed
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_run_killed_while_writing_to_s3_converges_and_leaves_nothing_behind(
+    source: dict[str, Any], undisturbed: dict[str, dict[str, Any]], moto_url: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, seed: int,
+) -> None:
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3", endpoint_url=moto_url)
+    if "crashes" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket="crashes")
+    prefix = f"seed-{seed}"
+    with FaultProxy(source["es_url"]) as proxy:
+        slow_pages(proxy)
+        config = write_config(tmp_path, proxy.url, f"{source['prefix']}*", DAY, source={"page_size": PAGE, "slices": 2},
+                              **aws_settings("crashes", prefix, moto_url, moto_url, f"crash_{seed}"))
+        lake = S3Lake(load_settings(config).lake)
+        for kill in range(2):
+            run = start_run(config, tmp_path / "home")
+            time.sleep(random.Random(seed * 10 + kill).uniform(2.0, 8.0))
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+            manifest = lake.manifest("k8s_logs", DAY)
+            assert manifest is None or manifest["rows"] == DOCS  # readers see a whole day or none
+        run = start_run(config, tmp_path / "home")
+        assert run.wait(timeout=300) == 0, run.stderr.read().decode()[-3000:] if run.stderr else ""
+    files = lake.published_files("k8s_logs", DAY)
+    with duckdb.connect() as con:
+        con.register("day", pads.dataset(files, filesystem=lake.filesystem, format="parquet"))
+        rows = {r["_id"]: r for r in con.execute("SELECT * FROM day").to_arrow_table().to_pylist()}
+    assert rows == {key: {k: v for k, v in row.items() if k != "dt"} for key, row in undisturbed.items()}
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="crashes", Prefix=f"{prefix}/k8s_logs/").get("Contents", [])]
+    assert {key.split("/")[3] for key in keys} == {lake.published_location("k8s_logs", DAY).rsplit("/", 1)[1]}
+    assert not s3.list_multipart_uploads(Bucket="crashes", Prefix=prefix).get("Uploads")
