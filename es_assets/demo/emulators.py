@@ -11,6 +11,7 @@ out another process grabbing the port first.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import socket
@@ -28,9 +29,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 __all__ = [
+    "Launch",
     "RunningServer",
     "free_port",
     "start_elasticsearch_emulator",
+    "start_server",
     "start_moto",
     "start_opensearch_emulator",
     "wait_until_ready",
@@ -49,6 +52,19 @@ _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 class RunningServer:
     name: str  # "elasticsearch" | "opensearch" | "moto"
     url: str  # e.g. "http://127.0.0.1:41234"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start one attempt of a server: its command, and what else the process needs."""
+
+    args: Sequence[str]
+    env: dict[str, str] | None = None  # None: this process's environment
+    cwd: Path | None = None
+    # A launcher that forks the server (Elasticsearch 8+, OpenSearch) is stopped as a whole group.
+    own_process_group: bool = False
+    ready_path: str = "/"  # polled until it answers 200
+    stop_grace_s: float = STOP_GRACE_S
 
 
 def free_port() -> int:
@@ -118,9 +134,16 @@ def wait_until_ready(
     )
 
 
-def _make_stop(process: subprocess.Popen, log_file: BinaryIO) -> Callable[[], None]:
+def _make_stop(process: subprocess.Popen, log_file: BinaryIO, launch: Launch) -> Callable[[], None]:
     lock = threading.Lock()
     stopped = False
+
+    def signal_all(signum: int) -> None:
+        if launch.own_process_group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
+        elif process.poll() is None:
+            process.send_signal(signum)
 
     def stop() -> None:
         nonlocal stopped
@@ -129,13 +152,13 @@ def _make_stop(process: subprocess.Popen, log_file: BinaryIO) -> Callable[[], No
                 return
             stopped = True
             atexit.unregister(stop)
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=STOP_GRACE_S)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            signal_all(signal.SIGTERM)
+            try:
+                process.wait(timeout=launch.stop_grace_s)
+            except subprocess.TimeoutExpired:
+                pass
+            signal_all(signal.SIGKILL)  # the group's stragglers too, even when the leader has exited
+            process.wait()
             log_file.close()
 
     # Safety net if pytest dies before fixture teardown runs.
@@ -143,9 +166,9 @@ def _make_stop(process: subprocess.Popen, log_file: BinaryIO) -> Callable[[], No
     return stop
 
 
-def _start(
+def start_server(
     name: str,
-    command_for_port: Callable[[int, int], Sequence[str]],
+    command_for_port: Callable[[int, int], Sequence[str] | Launch],
     log_dir: Path | None,
     timeout_s: float,
 ) -> tuple[RunningServer, Callable[[], None]]:
@@ -157,16 +180,22 @@ def _start(
         port = free_port()
         url = f"http://{HOST}:{port}"
         log_path = logs / f"{name}-{port}.log"
+        launch = command_for_port(port, attempt)
+        if not isinstance(launch, Launch):
+            launch = Launch(args=launch)
         log_file = log_path.open("wb")
         process = subprocess.Popen(
-            list(command_for_port(port, attempt)),
+            list(launch.args),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            env=launch.env,
+            cwd=launch.cwd,
+            start_new_session=launch.own_process_group,
         )
-        stop = _make_stop(process, log_file)
+        stop = _make_stop(process, log_file, launch)
         try:
-            wait_until_ready(url, timeout_s, process, name=name, log_path=log_path)
+            wait_until_ready(url + launch.ready_path, timeout_s, process, name=name, log_path=log_path)
         except _EarlyExit as exc:  # most likely lost the port race: try another port
             stop()
             last_error = exc
@@ -191,7 +220,7 @@ def start_elasticsearch_emulator(
         return [binary, "start", "--only", "elasticsearch",
                 "--elasticsearch-port", str(port), "--data-dir", str(attempt_dir)]  # fmt: skip
 
-    return _start("elasticsearch", command, log_dir, timeout_s)
+    return start_server("elasticsearch", command, log_dir, timeout_s)
 
 
 def start_opensearch_emulator(
@@ -203,7 +232,7 @@ def start_opensearch_emulator(
     def command(port: int, attempt: int) -> list[str]:
         return [binary, "-addr", f"{HOST}:{port}", "-no-stdin-watch", "-parent-pid", str(os.getpid())]
 
-    return _start("opensearch", command, log_dir, timeout_s)
+    return start_server("opensearch", command, log_dir, timeout_s)
 
 
 def start_moto(
@@ -214,4 +243,4 @@ def start_moto(
     def command(port: int, attempt: int) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
 
-    return _start("moto", command, log_dir, timeout_s)
+    return start_server("moto", command, log_dir, timeout_s)
