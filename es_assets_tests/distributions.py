@@ -182,18 +182,22 @@ def _point_jvm_files_at(node_dir: Path) -> None:
 
 
 def start_distribution(
-    key: str, work_dir: Path, *, settings: dict[str, str] | None = None, timeout_s: float = START_TIMEOUT_S
+    key: str, *, log_dir: Path | None = None, settings: dict[str, str] | None = None,
+    timeout_s: float = START_TIMEOUT_S,
 ) -> tuple[RunningServer, Callable[[], None]]:
     """Start ``DISTRIBUTIONS[key]`` as a single node on 127.0.0.1; returns the server and ``stop()``.
 
-    ``work_dir`` receives the node's config, data and logs (one subdirectory per attempt: a config
-    directory a node has started from is never reused). ``settings`` are extra ``-E`` settings.
+    The node's config, data and logs go to a fresh directory under the system's temp dir (one
+    subdirectory per attempt: a config directory a node has started from is never reused), which
+    ``stop()`` removes; its console output goes to ``log_dir``. ``settings`` are extra ``-E`` settings.
     """
     distribution = DISTRIBUTIONS[key]
     home = installed(distribution)
     jdk = java_home(distribution)
     prefix = _run_as_nobody()
-    work_dir.mkdir(parents=True, exist_ok=True)
+    # Not under pytest's temp dirs: they are private to this user, and the node may run as nobody.
+    work_dir = Path(tempfile.mkdtemp(prefix=f"es-assets-{key}-"))
+    work_dir.chmod(0o755)
     node_settings = {
         "discovery.type": "single-node",
         "network.host": "127.0.0.1",
@@ -210,7 +214,6 @@ def start_distribution(
             (node_dir / name).mkdir()
         _point_jvm_files_at(node_dir)
         if prefix:
-            work_dir.chmod(0o755)
             _chown_to_nobody(node_dir)
         every = {**node_settings, "http.port": str(port), "transport.port": str(free_port()),
                  "path.data": str(node_dir / "data"), "path.logs": str(node_dir / "logs")}
@@ -227,4 +230,14 @@ def start_distribution(
             stop_grace_s=STOP_GRACE_S,
         )
 
-    return start_server(key, launch, work_dir, timeout_s)
+    try:
+        server, stop_server = start_server(key, launch, log_dir, timeout_s)
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+
+    def stop() -> None:
+        stop_server()
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+    return server, stop

@@ -1,4 +1,4 @@
-"""The server fixtures give live servers of the right product."""
+"""The server fixtures give live servers of the right product; the emulator launcher's own smoke tests."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from typing import Any
 import boto3
 import pytest
 
+from es_assets.config import ElasticsearchSettings
 from es_assets.demo import emulators as servers
 from es_assets.demo.emulators import free_port, start_opensearch_emulator, wait_until_ready
+from es_assets.source.cluster import ClusterInfo, detect_cluster
+from es_assets.source.http import EsHttp
 
 
 def get_json(url: str) -> Any:
@@ -24,19 +27,31 @@ def get_json(url: str) -> Any:
         return json.load(resp)
 
 
-def test_es_url_is_elasticsearch_8(es_url: str) -> None:
-    version = get_json(es_url + "/")["version"]
-    assert version["number"].startswith("8")
-    assert version.get("distribution") != "opensearch"
+def detected(url: str) -> ClusterInfo:
+    http = EsHttp(ElasticsearchSettings(hosts=(url,)))
+    try:
+        return detect_cluster(http)
+    finally:
+        http.close()
 
 
-def test_opensearch_url_is_opensearch(opensearch_url: str) -> None:
-    assert get_json(opensearch_url + "/")["version"]["distribution"] == "opensearch"
+@pytest.mark.integration
+def test_each_matrix_server_is_the_distribution_it_claims(server_url: str, request: pytest.FixtureRequest) -> None:
+    """The engine's own detection names the exact product and version, also where ``GET /`` is 405."""
+    key = request.node.callspec.params["server_url"]
+    product, version = key.split("-")
+    assert detected(server_url).label == f"{product} {version}"
 
 
+@pytest.mark.integration
+def test_the_default_servers_are_elasticsearch_9_and_opensearch_3(es_url: str, opensearch_url: str) -> None:
+    assert detected(es_url).label == "elasticsearch 9.5.4"
+    assert detected(opensearch_url).label == "opensearch 3.8.0"
+
+
+@pytest.mark.integration
 def test_search_url_matches_its_param(search_url: str, request: pytest.FixtureRequest) -> None:
-    distribution = get_json(search_url + "/")["version"].get("distribution", "elasticsearch")
-    assert distribution == request.node.callspec.params["search_url"]
+    assert detected(search_url).product == request.node.callspec.params["search_url"]
 
 
 def test_moto_s3_bucket_roundtrip(moto_url: str) -> None:

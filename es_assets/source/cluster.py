@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from es_assets.config import SourceSettings
 from es_assets.errors import ClusterError, MissingIndexError
 from es_assets.source.http import EsHttp
@@ -38,15 +40,33 @@ class ClusterInfo:
 
 
 def detect_cluster(http: EsHttp) -> ClusterInfo:
-    """Product and version from ``GET /`` (works without the X-Elastic-Product header)."""
-    root = http.json("GET", "/")
-    version = root.get("version") or {}
+    """Product and version from ``GET /`` (works without the X-Elastic-Product header).
+
+    A server may refuse ``GET /`` (405: Elasticsearch 8/9 built without the root endpoint's
+    module, as in the integration-test distributions); then the local node's info says the same.
+    """
+    root = orjson.loads(http.request("GET", "/", ok_statuses=(405,)))
+    version = root.get("version") if isinstance(root, dict) else None
+    if not isinstance(version, dict):
+        version = _local_node_version(http)
     product = "opensearch" if version.get("distribution") == "opensearch" else "elasticsearch"
     numbers = [int(part) for part in str(version.get("number", "0.0.0")).split("-")[0].split(".")[:3]]
     parsed = tuple((numbers + [0, 0, 0])[:3])
     if product == "elasticsearch" and parsed < (7, 10, 0):
         raise ClusterError(f"Elasticsearch {version.get('number')} is too old; es_assets needs 7.10 or newer")
     return ClusterInfo(product=product, version=parsed)  # type: ignore[arg-type]
+
+
+def _local_node_version(http: EsHttp) -> dict[str, str]:
+    """``GET /``'s ``version`` object rebuilt from ``GET /_nodes/_local``.
+
+    Elasticsearch nodes report a ``build_flavor``; OpenSearch nodes do not (it was removed at the fork).
+    """
+    nodes = http.json("GET", "/_nodes/_local", params={"filter_path": "nodes.*.version,nodes.*.build_flavor"})
+    node = next(iter((nodes.get("nodes") or {}).values()), None)
+    if not node or "version" not in node:
+        raise ClusterError("the cluster tells neither at GET / nor at GET /_nodes/_local which version it runs")
+    return {"number": node["version"], **({} if "build_flavor" in node else {"distribution": "opensearch"})}
 
 
 @dataclasses.dataclass(frozen=True)
