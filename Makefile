@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Re-install when the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv demo dev test bench clean
+.PHONY: venv demo dev servers test bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,15 @@ demo: venv
 dev: venv
 	$(BIN)/python -m es_assets.demo.run dev
 
-test: venv
+# The real Elasticsearch/OpenSearch distributions the tests and the benchmark start: fetched from
+# Maven Central (needs mvn and JDKs 17 and 21+ in /usr/lib/jvm), unpacked once into a cache.
+servers: venv
+	$(BIN)/python -m es_assets_tests.distributions
+
+test: servers
 	$(BIN)/python -m pytest
 
-bench: venv
+bench: servers
 	$(BIN)/python -m benchmarks.run $(ARGS)
 
 clean:

@@ -28,10 +28,13 @@ from typing import Any, Callable, Iterator, Sequence
 
 import urllib3
 
+from es_assets.config import ElasticsearchSettings
 from es_assets.demo.emulators import RunningServer, start_elasticsearch_emulator, start_opensearch_emulator
 from es_assets.demo.k8s_logs import index_name, load_days
 from es_assets.schema.pages import FILTER_PATH
-from es_assets.source.cluster import DayWindow
+from es_assets.source.cluster import DayWindow, detect_cluster
+from es_assets.source.http import EsHttp
+from es_assets_tests.distributions import DISTRIBUTIONS, start_distribution
 
 from benchmarks.job import PAGE_SIZE, Job, Measurement
 from benchmarks.procfs import cpu_seconds, descendants, host_busy_seconds
@@ -39,14 +42,20 @@ from benchmarks.procfs import cpu_seconds, descendants, host_busy_seconds
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 DAY = dt.date(2026, 1, 15)
+# Servers: the emulators, and the real distributions (es_assets_tests/distributions.py) by name.
+EMULATORS = {"opensearch-emulator": "opensearch", "elasticsearch-emulator": "elasticsearch"}
+SERVERS = (*EMULATORS, *DISTRIBUTIONS)
+DEFAULT_SERVERS = ("opensearch-emulator", "opensearch-3.8.0", "elasticsearch-9.5.4")
 # Both emulators keep ~30 KB of RAM per document; the Elasticsearch one also serves only ~10k docs/s.
-DEFAULT_DOCS = {"opensearch": 200_000, "elasticsearch": 30_000}
+DEFAULT_DOCS = {"elasticsearch-emulator": 30_000}
+DOCS = 200_000
+SHARDS = 2  # primary shards of the benchmark's index
 VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K")
 VARIANT_TIMEOUT_S = 3600
 ENGINE_PREFIX = "es_assets-"
 # Libraries whose versions explain the figures.
 _PACKAGES = ("es_assets", "pyarrow", "orjson", "urllib3", "elasticsearch", "elastic-transport", "pandas",
-             "fastparquet", "osmem-server", "noida-db")
+             "fastparquet", "osmem-server", "noida-db")  # the real servers' versions are in their labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +63,7 @@ class Run:
     """One fresh-process run of a variant."""
 
     measurement: Measurement
-    server_cpu_s: float  # CPU the emulator spent while the variant's process lived
+    server_cpu_s: float  # CPU the server's processes (the JVM) spent while the variant's process lived
     other_cpu_s: float  # CPU the rest of the host spent meanwhile: noise, when it is large
 
 
@@ -134,21 +143,29 @@ def _own_and_children_cpu() -> float:
 
 # -- one server ------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _emulator(product: str, scratch: Path) -> Iterator[RunningServer]:
+def _server(name: str, scratch: Path) -> Iterator[RunningServer]:
+    """An emulator, or a real distribution started as the tests start it."""
     logs = scratch / "logs"
-    if product == "opensearch":
+    if name == "opensearch-emulator":
         server, stop = start_opensearch_emulator(log_dir=logs)
-    else:
+    elif name == "elasticsearch-emulator":
         server, stop = start_elasticsearch_emulator(scratch / "elasticsearch-data", log_dir=logs, timeout_s=60)
+    else:
+        server, stop = start_distribution(name, log_dir=logs)
     try:
         yield server
     finally:
         stop()
 
 
-def _server_label(url: str) -> str:
-    version_info = json.loads(urllib3.request("GET", url, timeout=10).data)["version"]
-    return f"{version_info.get('distribution', 'elasticsearch')} {version_info['number']}"
+def _server_label(url: str, name: str) -> tuple[str, str]:
+    """The product, and the label of the table: product, version, and whether it is an emulator."""
+    http = EsHttp(ElasticsearchSettings(hosts=(url,)))
+    try:
+        cluster = detect_cluster(http)
+    finally:
+        http.close()
+    return cluster.product, cluster.label + (" (emulator)" if name in EMULATORS else "")
 
 
 def _run_variant(job: Job, expected_docs: int, server_pids: set[int]) -> Run:
@@ -177,27 +194,27 @@ def _run_variant(job: Job, expected_docs: int, server_pids: set[int]) -> Run:
     return Run(measurement, server_cpu, max(other_cpu, 0.0))
 
 
-def _variant_plan(names: Sequence[str], slices: int) -> dict[str, tuple[str, int]]:
-    """Variant name -> (Job.kind, slices); ``es_assets-K`` collapses into ``es_assets-1`` when K is 1."""
+def _variant_plan(names: Sequence[str], slices: Sequence[int]) -> dict[str, tuple[str, int]]:
+    """Variant name -> (Job.kind, slices); ``es_assets-K`` is one variant per K (K = 1 is ``es_assets-1``)."""
     plan: dict[str, tuple[str, int]] = {}
     for name in names:
         if name.startswith(ENGINE_PREFIX):
-            count = 1 if name == "es_assets-1" else slices
-            plan[f"{ENGINE_PREFIX}{count}"] = ("es_assets", count)
+            for count in [1] if name == "es_assets-1" else slices:
+                plan[f"{ENGINE_PREFIX}{count}"] = ("es_assets", count)
         else:
             plan[name] = (name, 1)
     return plan
 
 
 def bench_server(
-    product: str, docs: int, variants: Sequence[str], slices: int, repeat: int, scratch: Path
+    name: str, docs: int, variants: Sequence[str], slices: Sequence[int], repeat: int, scratch: Path
 ) -> dict[str, Any]:
-    with _emulator(product, scratch) as server:
-        server_pids = descendants(os.getpid())  # only the emulator runs below us right now
-        label = _server_label(server.url)
+    with _server(name, scratch) as server:
+        server_pids = descendants(os.getpid())  # only the server (its launcher and JVM) runs below us now
+        product, label = _server_label(server.url, name)
         print(f"{label} at {server.url}: seeding {docs:,} documents ...", flush=True)
         started = time.perf_counter()
-        seeded = sum(load_days(server.url, [DAY], docs).values())
+        seeded = sum(load_days(server.url, [DAY], docs, shards=SHARDS).values())
         seed_s = time.perf_counter() - started
         plan = _variant_plan(variants, slices)
         results = {name: VariantResult(name) for name in plan}
@@ -228,6 +245,7 @@ def bench_server(
     return {
         "server": label,
         "index": index_name(DAY),
+        "shards": SHARDS,
         "docs": seeded,
         "seed_s": seed_s,
         "repeat": repeat,
@@ -245,6 +263,7 @@ def ratios(results: dict[str, VariantResult]) -> dict[str, float]:
             ("cpu_us_per_doc", engine, "raw+parse"),
             ("cpu_us_per_doc", "seed-style", engine),
             ("docs_per_s", engine, "raw"),
+            ("docs_per_s", engine, "seed-style"),
             ("parquet_bytes_per_doc", engine, "seed-style"),
         ]
     out: dict[str, float] = {}
@@ -256,6 +275,26 @@ def ratios(results: dict[str, VariantResult]) -> dict[str, float]:
         if top_value is not None and bottom_value:
             out[f"{metric}: {top} / {bottom}"] = top_value / bottom_value
     return out
+
+
+# The issue's targets for es_assets at 1 slice: (label, ratio or figure, bound, True if at least).
+TARGETS = (
+    ("docs/s ≥ 1.5× seed-style", "docs_per_s: es_assets-1 / seed-style", 1.5, True),
+    ("docs/s ≥ 0.8× raw", "docs_per_s: es_assets-1 / raw", 0.8, True),
+    ("client CPU ≤ 1.0× raw+parse", "cpu_us_per_doc: es_assets-1 / raw+parse", 1.0, False),
+    ("Parquet bytes/doc ≤ 0.6× seed-style", "parquet_bytes_per_doc: es_assets-1 / seed-style", 0.6, False),
+)
+PEAK_RSS_TARGET_MB = 300.0
+
+
+def targets(report: dict[str, Any]) -> dict[str, bool]:
+    """Which of the targets es_assets-1 met on this server (absent: a variant it needs did not run)."""
+    met = {label: (report["ratios"][key] >= bound if at_least else report["ratios"][key] <= bound)
+           for label, key, bound, at_least in TARGETS if key in report["ratios"]}
+    engine = report["results"].get("es_assets-1")
+    if engine is not None and engine.ok:
+        met[f"peak RSS ≤ {PEAK_RSS_TARGET_MB:.0f} MB at 1 slice"] = engine.peak_rss_mb <= PEAK_RSS_TARGET_MB
+    return met
 
 
 def format_server(report: dict[str, Any]) -> str:
@@ -281,7 +320,7 @@ def format_server(report: dict[str, Any]) -> str:
 
     runs = f", median of {report['repeat']} runs" if report["repeat"] > 1 else ""
     lines = [
-        f"{report['server']} (emulator): {report['docs']:,} documents in {report['index']}, "
+        f"{report['server']}: {report['docs']:,} documents in {report['index']} ({report['shards']} shards), "
         f"seeded in {report['seed_s']:.1f} s{runs}",
         line(header),
         *(line(row) for row in rows),
@@ -290,6 +329,9 @@ def format_server(report: dict[str, Any]) -> str:
     if report["ratios"]:
         lines.append("ratios:")
         lines += [f"  {label:<55} {value:6.2f}" for label, value in report["ratios"].items()]
+    if met := targets(report):
+        lines.append("targets (es_assets-1):")
+        lines += [f"  {label:<55} {'met' if ok else 'NOT met'}" for label, ok in met.items()]
     return "\n".join(lines)
 
 
@@ -315,6 +357,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_list(text: str) -> list[int]:
+    return [_positive(part) for part in text.split(",") if part.strip()]
+
+
+def _server_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(SERVERS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown server(s) {', '.join(unknown)}; choose from {', '.join(SERVERS)}")
+    return names
+
+
 def _variant_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = sorted(set(names) - set(VARIANTS))
@@ -325,10 +379,13 @@ def _variant_list(text: str) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=_positive, help="documents to seed (default: 200,000 for opensearch, "
-                                                      "30,000 for elasticsearch)")
-    parser.add_argument("--server", choices=("opensearch", "elasticsearch", "both"), default="opensearch")
-    parser.add_argument("--slices", type=_positive, default=4, help="K of the es_assets-K variant (default 4)")
+    parser.add_argument("--docs", type=_positive, help="documents to seed (default: 200,000; 30,000 for "
+                                                      "elasticsearch-emulator)")
+    parser.add_argument("--server", type=_server_list, default=list(DEFAULT_SERVERS),
+                        help=f"comma-separated, one after the other, of {','.join(SERVERS)} "
+                             f"(default: {','.join(DEFAULT_SERVERS)})")
+    parser.add_argument("--slices", type=_positive_list, default=[2, 4],
+                        help="comma-separated K of the es_assets-K variants (default 2,4)")
     parser.add_argument("--variants", type=_variant_list, default=list(VARIANTS),
                         help=f"comma-separated subset of {','.join(VARIANTS)} (default: all)")
     parser.add_argument("--repeat", type=_positive, default=1,
@@ -336,14 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    products = ("opensearch", "elasticsearch") if args.server == "both" else (args.server,)
     reports: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="es-assets-bench-") as scratch:
-        for product in products:
-            docs = args.docs or DEFAULT_DOCS[product]
-            reports[product] = bench_server(
-                product, docs, args.variants, args.slices, args.repeat, Path(scratch) / product
-            )
+        for name in args.server:
+            docs = args.docs or DEFAULT_DOCS.get(name, DOCS)
+            reports[name] = bench_server(name, docs, args.variants, args.slices, args.repeat, Path(scratch) / name)
     print()
     print("\n\n".join(format_server(report) for report in reports.values()))
 
@@ -352,8 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "environment": _environment(),
         "slices_k": args.slices,
         "servers": {
-            product: {**report, "results": [r.to_json() for r in report["results"].values()]}
-            for product, report in reports.items()
+            name: {**report, "results": [r.to_json() for r in report["results"].values()], "targets": targets(report)}
+            for name, report in reports.items()
         },
     }
     args.out.write_text(json.dumps(document, indent=2) + "\n")

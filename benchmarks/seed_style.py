@@ -29,9 +29,11 @@ _COMPAT_MEDIA_TYPE = re.compile(r"application/vnd\.elasticsearch\+json; compatib
 class PlainJsonNode(Urllib3HttpNode):
     """Sends plain ``application/json`` where the 9.x client insists on ``compatible-with=9``.
 
-    The client rewrites even headers passed to its constructor, and the OpenSearch emulator (like
-    OpenSearch and Elasticsearch 8) answers such requests with HTTP 406; the node, one layer
-    below the client, is the last place the headers can be put back.
+    The client rewrites even headers passed to its constructor, and OpenSearch (like Elasticsearch
+    8) answers such requests with HTTP 406; the node, one layer below the client, is the last place
+    the headers can be put back. It also adds the ``X-Elastic-Product`` header real OpenSearch does
+    not send (the emulator does), without which the client refuses every response: what a user of
+    the seed's code against OpenSearch would have to do too.
     """
 
     def perform_request(
@@ -45,11 +47,14 @@ class PlainJsonNode(Urllib3HttpNode):
         if headers is not None:
             headers = HttpHeaders({name: _COMPAT_MEDIA_TYPE.sub("application/json", value)
                                    for name, value in headers.items()})
-        return super().perform_request(method, target, body=body, headers=headers, request_timeout=request_timeout)
+        response = super().perform_request(method, target, body=body, headers=headers,
+                                           request_timeout=request_timeout)
+        response.meta.headers = HttpHeaders({**response.meta.headers, "x-elastic-product": "Elasticsearch"})
+        return response
 
 
 def prepare(job: Job) -> VariantRun:
-    # The Elasticsearch emulator accepts the client as it comes; only OpenSearch needs the shim.
+    # Elasticsearch (9, and the emulator) accepts the client as it comes; only OpenSearch needs the shim.
     node_class = PlainJsonNode if job.product == "opensearch" else Urllib3HttpNode
     client = Elasticsearch(job.url, node_class=node_class, request_timeout=300)
     out = Path(job.workdir)

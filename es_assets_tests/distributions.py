@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -241,3 +242,14 @@ def start_distribution(
         shutil.rmtree(work_dir, ignore_errors=True)
 
     return server, stop
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m es_assets_tests.distributions [KEY ...]``: fetch and unpack (default: all), check the JDKs."""
+    for key in argv if argv is not None else sys.argv[1:] or list(DISTRIBUTIONS):
+        distribution = DISTRIBUTIONS[key]
+        print(f"{key}: {installed(distribution)} on {java_home(distribution)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

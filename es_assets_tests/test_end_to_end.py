@@ -1,4 +1,4 @@
-"""Elasticsearch → Dagster → Parquet lake → DuckDB, against both emulators, every value compared."""
+"""Elasticsearch → Dagster → Parquet lake → DuckDB, on every real server version, every value compared."""
 
 from __future__ import annotations
 
@@ -28,16 +28,17 @@ pytestmark = pytest.mark.integration
 
 DAYS = [dt.date(2026, 11, 20), dt.date(2026, 11, 21)]
 DOCS_PER_DAY = 1_500
+SHARDS = 3  # more shards than slices: slices and _shard_doc are real
 
 
 @pytest.fixture(scope="module")
-def loaded(search_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Two days of container logs in ``search_url`` and a config whose lake is empty."""
+def loaded(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Two days of container logs in 3-shard indices of ``server_url`` and a config whose lake is empty."""
     prefix = unique_prefix("e2e")
-    counts = k8s_logs.load_days(search_url, DAYS, DOCS_PER_DAY, index_prefix=prefix)
-    config = write_config(tmp_path_factory.mktemp("e2e"), search_url, f"{prefix}*", DAYS[0],
+    counts = k8s_logs.load_days(server_url, DAYS, DOCS_PER_DAY, index_prefix=prefix, shards=SHARDS)
+    config = write_config(tmp_path_factory.mktemp("e2e"), server_url, f"{prefix}*", DAYS[0],
                           source={"page_size": 500, "slices": 2})
-    return {"url": search_url, "prefix": prefix, "counts": counts, "config": config}
+    return {"url": server_url, "prefix": prefix, "counts": counts, "config": config}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from es_assets.demo import emulators as servers
 from es_assets.demo.emulators import free_port, start_opensearch_emulator, wait_until_ready
 from es_assets.source.cluster import ClusterInfo, detect_cluster
 from es_assets.source.http import EsHttp
+from es_assets_tests.distributions import DISTRIBUTIONS, DistributionError, java_home
 
 
 def get_json(url: str) -> Any:
@@ -106,3 +107,28 @@ def test_wait_until_ready_reports_early_exit(tmp_path: Path) -> None:
     process.wait()
     message = str(excinfo.value)
     assert "dying-server" in message and url in message and "address already in use" in message
+
+
+def fake_jdk(jvm_dir: Path, name: str, version: str) -> Path:
+    home = jvm_dir / name
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "java").touch()
+    (home / "release").write_text(f'IMPLEMENTOR="test"\nJAVA_VERSION="{version}"\n')
+    return home
+
+
+def test_each_distribution_gets_a_jdk_it_runs_on(tmp_path: Path) -> None:
+    java17 = fake_jdk(tmp_path, "java-17-openjdk-amd64", "17.0.15")
+    java25 = fake_jdk(tmp_path, "temurin-25-jdk-amd64", "25.0.3")
+    (tmp_path / "java-1.17.0-openjdk-amd64").symlink_to(java17)  # Debian's alias: the same JDK
+    homes = {key: java_home(distribution, tmp_path) for key, distribution in DISTRIBUTIONS.items()}
+    assert homes == {"elasticsearch-7.17.29": java17, "elasticsearch-8.19.21": java17,
+                     "elasticsearch-9.5.4": java25, "opensearch-2.19.6": java17, "opensearch-3.8.0": java25}
+
+
+def test_a_missing_jdk_names_what_is_needed_and_what_is_there(tmp_path: Path) -> None:
+    fake_jdk(tmp_path, "java-17-openjdk-amd64", "17.0.15")
+    with pytest.raises(DistributionError) as failure:
+        java_home(DISTRIBUTIONS["elasticsearch-9.5.4"], tmp_path)
+    assert str(failure.value) == (f"elasticsearch-9.5.4 needs Java 21+; JDKs in {tmp_path}: "
+                                  f"Java 17 ({tmp_path / 'java-17-openjdk-amd64'})")

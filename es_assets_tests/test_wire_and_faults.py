@@ -1,7 +1,7 @@
 """What es_assets sends on the wire, and what it does when the cluster or the network misbehaves.
 
-Every test extracts one small day through :class:`FaultProxy` in front of a real emulator (both
-products, via ``search_url``) and checks the outcome in the lake itself: either the day holds
+Every test extracts one small day through :class:`FaultProxy` in front of a real server (every
+version of the matrix, via ``server_url``) and checks the outcome in the lake itself: either the day holds
 exactly the documents that were indexed, each once, or the run fails loudly and leaves the
 previously published day as it was. Faults hit search pages only (mostly ``search_after`` pages,
 i.e. mid-extraction), so the planning requests before them run normally.
@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 import urllib3
 
-from es_assets.config import Settings, parse_settings
+from es_assets.config import ElasticsearchSettings, Settings, parse_settings
 from es_assets.demo.k8s_logs import generate_docs, index_name, load_days
 from es_assets.errors import AuthenticationError, ClusterError, ContextLost, IncompleteExtraction
 from es_assets.extract import MAX_CONTEXT_RESTARTS, DayResult, extract_day
@@ -37,6 +37,12 @@ from es_assets.source.http import EsHttp
 from es_assets_tests.fault_proxy import Fault, FaultKind, FaultProxy, RecordedRequest, es_error
 
 pytestmark = pytest.mark.integration
+
+# The servers es_assets reads by PIT + _shard_doc. OpenSearch 2.19 has no _shard_doc: it is read by
+# sliced scroll, where the PIT pages these faults target do not exist; its own tests are below and
+# in test_real_servers.py.
+PIT_SERVERS = ["elasticsearch-7.17.29", "elasticsearch-8.19.21", "elasticsearch-9.5.4", "opensearch-3.8.0"]
+on_pit_servers = pytest.mark.parametrize("server_url", PIT_SERVERS, indirect=True)
 
 SOURCE = "k8s"
 DOCS = 600
@@ -54,17 +60,17 @@ class LoadedDay:
 
 
 @pytest.fixture
-def loaded_day(search_url: str) -> Iterator[LoadedDay]:
+def loaded_day(server_url: str) -> Iterator[LoadedDay]:
     """A fresh index holding DOCS synthetic documents of a day no other test uses."""
     day = dt.date(2031, 1, 1) + dt.timedelta(days=next(_next_day))
-    load_days(search_url, [day], DOCS)
+    load_days(server_url, [day], DOCS, shards=3)
     yield LoadedDay(day, index_name(day), frozenset(doc_id for doc_id, _ in generate_docs(day, DOCS)))
-    urllib3.request("DELETE", f"{search_url}/{index_name(day)}")  # the emulators keep indices in memory
+    urllib3.request("DELETE", f"{server_url}/{index_name(day)}")  # the servers live for the whole session
 
 
 @pytest.fixture
-def proxy(search_url: str) -> Iterator[FaultProxy]:
-    with FaultProxy(search_url) as proxy:
+def proxy(server_url: str) -> Iterator[FaultProxy]:
+    with FaultProxy(server_url) as proxy:
         yield proxy
 
 
@@ -185,14 +191,8 @@ def rewrite_page(change: Callable[[dict[str, Any]], object]) -> Fault:
 # --- the wire ------------------------------------------------------------------------------
 
 
-def test_every_request_is_plain_json_and_pages_use_pit_search_after(
-    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
-) -> None:
-    settings = make_settings(proxy, loaded_day, tmp_path)
-    result = extract(settings, loaded_day.day)
-    assert_exact_day(settings, loaded_day, result)
-    assert result.method == "pit"
-
+def assert_plain_json(proxy: FaultProxy) -> None:
+    """Every request carried one plain JSON media type each way and es_assets' user agent."""
     assert proxy.requests
     for request in proxy.requests:
         where = f"{request.method} {request.path}"
@@ -204,6 +204,18 @@ def test_every_request_is_plain_json_and_pages_use_pit_search_after(
         assert len(user_agents) == 1 and user_agents[0].startswith("es_assets/"), where
         for _, value in request.headers:
             assert "compatible-with" not in value and "vnd.elasticsearch" not in value, where
+
+
+@on_pit_servers
+def test_every_request_is_plain_json_and_pages_use_pit_search_after(
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
+) -> None:
+    settings = make_settings(proxy, loaded_day, tmp_path)
+    result = extract(settings, loaded_day.day)
+    assert_exact_day(settings, loaded_day, result)
+    assert result.method == "pit"
+
+    assert_plain_json(proxy)
 
     pages = [r for r in proxy.requests if is_page(r)]
     assert len(pages) >= DOCS // PAGE_SIZE
@@ -223,6 +235,7 @@ def test_every_request_is_plain_json_and_pages_use_pit_search_after(
 # --- transient faults: retried, the day completes exactly ----------------------------------
 
 
+@on_pit_servers
 def test_a_429_storm_is_ridden_out(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path, slices=1)  # one slice: the 429s hit one page in a row
     rejected = es_error(429, "es_rejected_execution_exception", "rejected execution of search (queue capacity 1000)")
@@ -232,6 +245,7 @@ def test_a_429_storm_is_ridden_out(proxy: FaultProxy, loaded_day: LoadedDay, tmp
     assert_retried(proxy, FaultKind.RESPOND, 5)
 
 
+@on_pit_servers
 def test_gateway_errors_are_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path)
     proxy.add_fault(respond(502, b"<html>502 Bad Gateway</html>"))
@@ -242,6 +256,7 @@ def test_gateway_errors_are_retried(proxy: FaultProxy, loaded_day: LoadedDay, tm
     assert_retried(proxy, FaultKind.RESPOND, 3)
 
 
+@on_pit_servers
 def test_connection_resets_are_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path)
     proxy.add_fault(Fault(match=is_later_page, kind=FaultKind.RESET, times=2))
@@ -250,6 +265,7 @@ def test_connection_resets_are_retried(proxy: FaultProxy, loaded_day: LoadedDay,
     assert_retried(proxy, FaultKind.RESET, 2)
 
 
+@on_pit_servers
 def test_a_truncated_body_is_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     """urllib3 enforces Content-Length, so a cut-off body is a connection error, retried."""
     settings = make_settings(proxy, loaded_day, tmp_path)
@@ -259,6 +275,7 @@ def test_a_truncated_body_is_retried(proxy: FaultProxy, loaded_day: LoadedDay, t
     assert_retried(proxy, FaultKind.TRUNCATE, 1)
 
 
+@on_pit_servers
 def test_a_request_slower_than_the_timeout_is_retried(
     proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
 ) -> None:
@@ -269,6 +286,7 @@ def test_a_request_slower_than_the_timeout_is_retried(
     assert_retried(proxy, FaultKind.DELAY, 1)
 
 
+@on_pit_servers
 def test_a_lost_pit_restarts_the_day_on_a_new_pit(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path)
     missing = es_error(404, "search_context_missing_exception", "No search context found for id [42]")
@@ -284,6 +302,7 @@ def test_a_lost_pit_restarts_the_day_on_a_new_pit(proxy: FaultProxy, loaded_day:
     ]
 
 
+@on_pit_servers
 def test_a_pit_lost_again_and_again_fails_the_day(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path, slices=1)
     missing = es_error(404, "search_context_missing_exception", "No search context found for id [42]")
@@ -298,6 +317,7 @@ def test_a_pit_lost_again_and_again_fails_the_day(proxy: FaultProxy, loaded_day:
 # --- faults that must fail the day and leave the published one alone -----------------------
 
 
+@on_pit_servers
 def test_a_page_with_failed_shards_fails_the_day_and_keeps_the_published_one(
     proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
 ) -> None:
@@ -321,6 +341,7 @@ def test_a_page_with_failed_shards_fails_the_day_and_keeps_the_published_one(
     assert set(published_ids(settings, loaded_day.day)) == loaded_day.ids
 
 
+@on_pit_servers
 def test_a_page_that_timed_out_fails_the_day(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path)
     proxy.add_fault(rewrite_page(lambda page: page.update(timed_out=True)))
@@ -330,6 +351,7 @@ def test_a_page_that_timed_out_fails_the_day(proxy: FaultProxy, loaded_day: Load
     assert versions_on_disk(settings, loaded_day.day) == []
 
 
+@on_pit_servers
 def test_a_short_page_from_a_healthy_looking_response_fails_the_day(
     proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
 ) -> None:
@@ -341,6 +363,7 @@ def test_a_short_page_from_a_healthy_looking_response_fails_the_day(
     assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
 
 
+@on_pit_servers
 @pytest.mark.parametrize(
     ("status", "reason"),
     [
@@ -361,6 +384,7 @@ def test_rejected_credentials_fail_at_once(
     assert LocalLake(settings.lake.uri).published_partition(SOURCE, loaded_day.day) is None
 
 
+@on_pit_servers
 def test_a_permanent_circuit_breaker_is_not_retried(proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path, slices=1, retry_budget_s=3)
     cause = {
@@ -380,21 +404,32 @@ def test_a_permanent_circuit_breaker_is_not_retried(proxy: FaultProxy, loaded_da
 
 
 def claim_version(number: str) -> Fault:
-    """Make ``GET /`` report another server version (as an Elasticsearch 7.11 would)."""
+    """Make the server report another version (as an Elasticsearch 7.11 would), where it says it.
+
+    That is ``GET /``, or ``GET /_nodes/_local`` on servers that answer ``GET /`` with 405.
+    """
 
     def rewrite(body: bytes) -> bytes:
-        root = orjson.loads(body)
-        root["version"]["number"] = number
-        return orjson.dumps(root)
+        if not body.startswith(b"{"):  # a 405 without a JSON body
+            return body
+        answer = orjson.loads(body)
+        if isinstance(answer.get("version"), dict):
+            answer["version"]["number"] = number
+        for node in (answer.get("nodes") or {}).values():
+            node["version"] = number
+        return orjson.dumps(answer)
 
-    return Fault(match=lambda r: r.method == "GET" and r.path == "/", kind=FaultKind.REWRITE, rewrite=rewrite,
-                 times=10**6)
+    return Fault(match=lambda r: r.method == "GET" and urlsplit(r.path).path in ("/", "/_nodes/_local"),
+                 kind=FaultKind.REWRITE, rewrite=rewrite, times=10**6)
 
 
-def version_without_shard_doc(search_url: str) -> str:
+def version_without_shard_doc(server_url: str) -> str:
     """A version of the same product from before `_shard_doc` (Elasticsearch 7.12, OpenSearch 3.3)."""
-    root = orjson.loads(urllib3.request("GET", search_url).data)
-    return "2.11.0" if root["version"].get("distribution") == "opensearch" else "7.11.2"
+    http = EsHttp(ElasticsearchSettings(hosts=(server_url,)))
+    try:
+        return "2.11.0" if detect_cluster(http).product == "opensearch" else "7.11.2"
+    finally:
+        http.close()
 
 
 def is_scroll_continuation(request: RecordedRequest) -> bool:
@@ -402,21 +437,22 @@ def is_scroll_continuation(request: RecordedRequest) -> bool:
 
 
 def test_a_server_without_shard_doc_is_read_by_sliced_scroll(
-    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, search_url: str
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, server_url: str
 ) -> None:
-    proxy.add_fault(claim_version(version_without_shard_doc(search_url)))
+    proxy.add_fault(claim_version(version_without_shard_doc(server_url)))
     settings = make_settings(proxy, loaded_day, tmp_path, slices=2)
     result = extract(settings, loaded_day.day)
     assert result.method == "scroll"
-    assert_exact_day(settings, loaded_day, result)
+    assert_exact_day(settings, loaded_day, result)  # the server accepted every request
     assert pit_requests(proxy, "POST") == 0
     assert any(is_scroll_continuation(r) for r in proxy.requests)
+    assert_plain_json(proxy)
 
 
 def test_a_failed_scroll_continuation_restarts_only_its_slice(
-    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, search_url: str
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, server_url: str
 ) -> None:
-    proxy.add_fault(claim_version(version_without_shard_doc(search_url)))
+    proxy.add_fault(claim_version(version_without_shard_doc(server_url)))
     # A continuation cannot be asked twice (the cursor may have moved): the slice starts over.
     proxy.add_fault(Fault(match=is_scroll_continuation, kind=FaultKind.RESPOND, status=503,
                           body=es_error(503, "unavailable_shards_exception", "injected"), times=1))
@@ -427,7 +463,7 @@ def test_a_failed_scroll_continuation_restarts_only_its_slice(
 
 
 def test_an_index_deleted_during_the_run_gives_the_whole_day_or_a_clear_failure(
-    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, search_url: str
+    proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path, server_url: str
 ) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path, slices=1)
     extract(settings, loaded_day.day)  # a good day is published first
@@ -436,10 +472,11 @@ def test_an_index_deleted_during_the_run_gives_the_whole_day_or_a_clear_failure(
 
     def delete_the_index(body: bytes) -> bytes:
         if not deleted:
-            deleted.append(urllib3.request("DELETE", f"{search_url}/{loaded_day.index}").status)
+            deleted.append(urllib3.request("DELETE", f"{server_url}/{loaded_day.index}").status)
         return body
 
-    proxy.add_fault(Fault(match=is_later_page, kind=FaultKind.REWRITE, rewrite=delete_the_index))
+    proxy.add_fault(Fault(match=lambda r: is_later_page(r) or is_scroll_continuation(r), kind=FaultKind.REWRITE,
+                          rewrite=delete_the_index))
     try:
         result = extract(settings, loaded_day.day)
     except (ClusterError, IncompleteExtraction) as exc:  # missing index, lost context, failed shards
@@ -451,6 +488,7 @@ def test_an_index_deleted_during_the_run_gives_the_whole_day_or_a_clear_failure(
     assert deleted == [200]
 
 
+@on_pit_servers
 def test_source_filtering_sends_and_writes_only_the_selected_fields(
     proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
 ) -> None:

@@ -58,11 +58,11 @@ def index_name(day: dt.date, prefix: str = INDEX_PREFIX) -> str:
     return f"{prefix}{day:%Y.%m.%d}"
 
 
-def index_mapping() -> dict[str, Any]:
+def index_mapping(shards: int = 2) -> dict[str, Any]:
     """Body for ``PUT /<index>``: settings plus an explicit mapping of every generated field."""
     keyword = {"type": "keyword"}
     return {
-        "settings": {"number_of_shards": 2, "number_of_replicas": 0},
+        "settings": {"number_of_shards": shards, "number_of_replicas": 0},
         "mappings": {
             "dynamic": True,
             "properties": {
@@ -759,13 +759,13 @@ def _bulk(http: urllib3.PoolManager, base: str, index: str, lines: list[bytes]) 
 
 def load_days(base_url: str, days: Sequence[dt.date], docs_per_day: int, seed: int = 0,
               batch_size: int = 5000, headers: Mapping[str, str] | None = None,
-              index_prefix: str = INDEX_PREFIX) -> dict[str, int]:
+              index_prefix: str = INDEX_PREFIX, shards: int = 2) -> dict[str, int]:
     """(Re)create one index per day and bulk-index ``generate_docs(day, docs_per_day, seed)``.
 
     Existing indices are deleted first, so a load is repeatable. Each index is refreshed at
     the end so the documents are searchable when this returns. ``headers`` are sent with
     every request (e.g. ``Authorization``); ``index_prefix`` lets tests keep their indices
-    apart. Returns ``{index_name: docs_indexed}``.
+    apart; ``shards`` is each index's number of primary shards. Returns ``{index_name: docs_indexed}``.
     """
     base = base_url.rstrip("/")
     counts: dict[str, int] = {}
@@ -774,7 +774,7 @@ def load_days(base_url: str, days: Sequence[dt.date], docs_per_day: int, seed: i
         for day in days:
             index = index_name(day, index_prefix)
             _request(http, "DELETE", f"{base}/{index}", ok=(200, 404))
-            _request(http, "PUT", f"{base}/{index}", orjson.dumps(index_mapping()))
+            _request(http, "PUT", f"{base}/{index}", orjson.dumps(index_mapping(shards)))
             lines: list[bytes] = []
             indexed = 0
             for doc_id, source in generate_docs(day, docs_per_day, seed):
