@@ -26,8 +26,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-import urllib3
-
 from es_assets.config import ElasticsearchSettings
 from es_assets.demo.emulators import RunningServer, start_elasticsearch_emulator, start_opensearch_emulator
 from es_assets.demo.k8s_logs import index_name, load_days
@@ -361,32 +359,29 @@ def _positive_list(text: str) -> list[int]:
     return [_positive(part) for part in text.split(",") if part.strip()]
 
 
-def _server_list(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(SERVERS))
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown server(s) {', '.join(unknown)}; choose from {', '.join(SERVERS)}")
-    return names
+def _names_of(kind: str, known: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type: a comma-separated list of ``known`` names."""
 
+    def parse(text: str) -> list[str]:
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(known))
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"unknown {kind}(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+        return names
 
-def _variant_list(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(VARIANTS))
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
-    return names
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=_positive, help="documents to seed (default: 200,000; 30,000 for "
                                                       "elasticsearch-emulator)")
-    parser.add_argument("--server", type=_server_list, default=list(DEFAULT_SERVERS),
+    parser.add_argument("--server", type=_names_of("server", SERVERS), default=list(DEFAULT_SERVERS),
                         help=f"comma-separated, one after the other, of {','.join(SERVERS)} "
                              f"(default: {','.join(DEFAULT_SERVERS)})")
     parser.add_argument("--slices", type=_positive_list, default=[2, 4],
                         help="comma-separated K of the es_assets-K variants (default 2,4)")
-    parser.add_argument("--variants", type=_variant_list, default=list(VARIANTS),
+    parser.add_argument("--variants", type=_names_of("variant", VARIANTS), default=list(VARIANTS),
                         help=f"comma-separated subset of {','.join(VARIANTS)} (default: all)")
     parser.add_argument("--repeat", type=_positive, default=1,
                         help="runs of each variant, round-robin; figures are medians (default 1)")
