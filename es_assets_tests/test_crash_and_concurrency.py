@@ -27,6 +27,7 @@ from es_assets.demo import k8s_logs
 from es_assets.lake.base import VERSIONS_DIR, partition_name
 from es_assets.lake.local import LocalLake
 from es_assets.lake.s3 import S3Lake
+from es_assets_tests.distributions import DISTRIBUTIONS
 from es_assets_tests.fault_proxy import Fault, FaultKind, FaultProxy
 from es_assets_tests.support import aws_settings, lake_rows, unique_prefix, write_config
 
@@ -84,21 +85,36 @@ def matrix_source(server_url: str) -> dict[str, Any]:
     return {"es_url": server_url, "prefix": prefix}
 
 
-@pytest.fixture(scope="module")
-def undisturbed(matrix_source: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    directory = tmp_path_factory.mktemp("undisturbed")
-    config = write_config(directory, matrix_source["es_url"], f"{matrix_source['prefix']}*", DAY,
+def undisturbed_rows(source: dict[str, Any], directory: Path) -> dict[str, dict[str, Any]]:
+    """The day as one run that nothing disturbs writes it."""
+    config = write_config(directory, source["es_url"], f"{source['prefix']}*", DAY,
                           source={"page_size": PAGE, "slices": 2})
     run = start_run(config, directory / "home")
     assert run.wait(timeout=300) == 0, run.stderr.read().decode()[-3000:] if run.stderr else ""
     return rows_by_id(config)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.fixture(scope="module")
+def undisturbed(source: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return undisturbed_rows(source, tmp_path_factory.mktemp("undisturbed"))
+
+
+@pytest.fixture(scope="module")
+def matrix_undisturbed(matrix_source: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+                       ) -> dict[str, dict[str, Any]]:
+    return undisturbed_rows(matrix_source, tmp_path_factory.mktemp("undisturbed"))
+
+
+MATRIX = list(DISTRIBUTIONS)
+# Every version once; the two defaults with a second kill pattern.
+KILLS = [(server, 1) for server in MATRIX] + [("elasticsearch-9.5.4", 2), ("opensearch-3.8.0", 2)]
+
+
+@pytest.mark.parametrize(("server_url", "seed"), KILLS, indirect=["server_url"])
 def test_a_killed_run_converges_to_the_undisturbed_day(
-    matrix_source: dict[str, Any], undisturbed: dict[str, dict[str, Any]], tmp_path: Path, seed: int
+    matrix_source: dict[str, Any], matrix_undisturbed: dict[str, dict[str, Any]], tmp_path: Path, seed: int
 ) -> None:
-    source = matrix_source
+    source, undisturbed = matrix_source, matrix_undisturbed
     with FaultProxy(source["es_url"]) as proxy:
         slow_pages(proxy)
         config = write_config(tmp_path, proxy.url, f"{source['prefix']}*", DAY,
