@@ -26,6 +26,16 @@ def mapping(**properties: Any) -> dict[str, Any]:
     return {"mappings": {"properties": {"@timestamp": {"type": "date"}, **properties}}}
 
 
+def index_days(url: str, prefix: str, bodies: dict[dt.date, tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """One daily index per day, with its mapping and one document at noon."""
+    http = urllib3.PoolManager(headers={"Content-Type": "application/json"})
+    for day, (index_mapping, source) in bodies.items():
+        index = f"{prefix}{day:%Y.%m.%d}"
+        assert http.request("PUT", f"{url}/{index}", body=orjson.dumps(index_mapping)).status == 200
+        document = {"@timestamp": f"{day}T12:00:00Z", **source}
+        http.request("PUT", f"{url}/{index}/_doc/1?refresh=true", body=orjson.dumps(document))
+
+
 def test_new_fields_become_new_columns_and_registered_types_stay() -> None:
     day1 = build_schema({"a": mapping(status={"type": "long"}, Msg={"type": "keyword"})}, "@timestamp").fields
     day2 = build_schema({"b": mapping(status={"type": "keyword"}, msg={"type": "text"})}, "@timestamp").fields
@@ -72,18 +82,13 @@ def test_parquet_column_trees_are_compared_field_by_field(here: pa.DataType, the
 def test_a_day_whose_objects_gain_fields_passes_the_schema_check_and_reports_them_as_drift(
         search_url: str, tmp_path: Path) -> None:
     prefix = unique_prefix("gain")
-    http = urllib3.PoolManager(headers={"Content-Type": "application/json"})
     pod = {"pod": {"type": "keyword"}}
     bodies = {
         DAY1: (mapping(kubernetes={"properties": pod}), {"kubernetes": {"pod": "api-1"}}),
         DAY2: (mapping(kubernetes={"properties": {**pod, "node": {"type": "keyword"}}}),
                {"kubernetes": {"pod": "api-2", "node": "n1"}}),
     }
-    for day, (index_mapping, source) in bodies.items():
-        index = f"{prefix}{day:%Y.%m.%d}"
-        assert http.request("PUT", f"{search_url}/{index}", body=orjson.dumps(index_mapping)).status == 200
-        document = {"@timestamp": f"{day}T12:00:00Z", **source}
-        http.request("PUT", f"{search_url}/{index}/_doc/1?refresh=true", body=orjson.dumps(document))
+    index_days(search_url, prefix, bodies)
     config = write_config(tmp_path, search_url, f"{prefix}*", DAY1)
 
     assert materialize_days(config, DAY1, DAY1).success
@@ -102,17 +107,12 @@ def test_a_day_whose_objects_gain_fields_passes_the_schema_check_and_reports_the
 @pytest.mark.integration
 def test_a_day_whose_field_changes_kind_fails_the_schema_check(search_url: str, tmp_path: Path) -> None:
     prefix = unique_prefix("drift")
-    http = urllib3.PoolManager(headers={"Content-Type": "application/json"})
     bodies = {
         DAY1: (mapping(status={"type": "long"}), {"status": 200}),
         DAY2: (mapping(status={"type": "long"}, region={"type": "keyword"}), {"status": 404, "region": "eu"}),
         DAY3: (mapping(status={"type": "keyword"}), {"status": "teapot"}),
     }
-    for day, (index_mapping, source) in bodies.items():
-        index = f"{prefix}{day:%Y.%m.%d}"
-        assert http.request("PUT", f"{search_url}/{index}", body=orjson.dumps(index_mapping)).status == 200
-        document = {"@timestamp": f"{day}T12:00:00Z", **source}
-        http.request("PUT", f"{search_url}/{index}/_doc/1?refresh=true", body=orjson.dumps(document))
+    index_days(search_url, prefix, bodies)
     config = write_config(tmp_path, search_url, f"{prefix}*", DAY1)
 
     assert materialize_days(config, DAY1, DAY2).success
