@@ -36,8 +36,7 @@ _ISO = re.compile(
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?"
 )
 _EPOCH = dt.date(1970, 1, 1)
-# dt.date has no year 0; the Gregorian calendar repeats every 400 years (146,097 days).
-_FOUR_CENTURIES_DAYS = 146_097
+_FOUR_CENTURIES_DAYS = 146_097  # the Gregorian calendar repeats every 400 years
 _JAVA_TO_STRPTIME = [("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"),
                      ("SSS", "%f"), ("Z", "%z"), ("'T'", "T")]
 
@@ -221,8 +220,10 @@ def _iso_ns(match: re.Match[str]) -> int | Fraction:
     hours, minutes, seconds = int(hour or 0), int(minute or 0), int(second or 0)
     if hours > 23 or minutes > 59 or seconds > 59:
         raise NotExact("not a time of day")
-    # ValueError for a day that does not exist (2026-02-30), as Elasticsearch refuses it.
-    days = (dt.date(int(year) + 400, int(month), int(day)) - _EPOCH).days - _FOUR_CENTURIES_DAYS
+    # ValueError for a day that does not exist (2026-02-30), as Elasticsearch refuses it. Year 0
+    # (1 BC, which pyarrow reads too) is counted as year 400, four centuries earlier.
+    cycles = 1 if year == "0000" else 0
+    days = (dt.date(int(year) + 400 * cycles, int(month), int(day)) - _EPOCH).days - cycles * _FOUR_CENTURIES_DAYS
     total = days * 86_400 + hours * 3600 + minutes * 60 + seconds
     if offset and offset != "Z":
         digits = offset[1:].replace(":", "")
