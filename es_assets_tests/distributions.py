@@ -165,7 +165,8 @@ def _run_as_nobody() -> list[str]:
         return []
     if shutil.which("setpriv") is None:
         raise DistributionError("running as root needs setpriv (util-linux) to start the server as nobody")
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    # --pdeathsig: the node is stopped by the kernel if the test session dies without stopping it.
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--pdeathsig=TERM"]
 
 
 def _chown_to_nobody(path: Path) -> None:
