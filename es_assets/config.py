@@ -68,10 +68,58 @@ class LakeSettings:
     region: str | None = None
     sse: str = "none"  # none | s3 | kms
     kms_key_id: str | None = None
+    # hive (versioned day directories) | iceberg (an Apache Iceberg table); see IcebergSettings below.
+    table_format: str = "hive"
+    iceberg: "IcebergSettings | None" = None
 
     @property
     def is_s3(self) -> bool:
         return self.uri.startswith("s3://")
+
+
+# --- lake.table_format: iceberg (issue 15) ------------------------------------------------------
+# Its keys live in one block so they carry over as one unit. YAML:
+#   lake: {table_format: iceberg, iceberg: {catalog_path: ..., snapshot_retention_hours: 168}}
+# The catalog itself follows `catalog.kind`: duckdb -> pyiceberg's SQL catalog on SQLite (file lakes),
+# athena -> the Glue Data Catalog (s3 lakes), whose database/region/endpoint are copied in here.
+@dataclasses.dataclass(frozen=True)
+class IcebergSettings:
+    catalog_path: str | None = None  # the local SQL catalog (SQLite); default <lake>/_iceberg_catalog.db
+    glue_database: str | None = None  # from catalog.database when catalog.kind is athena
+    glue_region: str | None = None
+    glue_endpoint_url: str | None = None
+    snapshot_retention_hours: int = 168  # older snapshots expire (the current one always stays)
+
+
+_TABLE_FORMATS = ("hive", "iceberg")
+
+
+def _iceberg_settings(reader: "_Reader", lake: "LakeSettings", raw: Any, catalog: "CatalogSettings") -> "LakeSettings":
+    """Validate ``lake.iceberg`` and tie the Iceberg catalog to ``catalog.kind``."""
+    where = "lake.iceberg"
+    section = reader.mapping(raw if raw is not None else {}, where, required=set(),
+                             optional={"catalog_path", "snapshot_retention_hours"})
+    if lake.table_format != "iceberg":
+        if section:
+            raise ConfigError(f"{where}: only applies to lake.table_format: iceberg")
+        return lake
+    if lake.is_s3 != (catalog.kind == "athena"):
+        raise ConfigError("lake.table_format: iceberg keeps an s3:// lake in Glue (catalog.kind: athena) and a "
+                          "file:// lake in a local SQL catalog (catalog.kind: duckdb)")
+    if "catalog_path" in section and lake.is_s3:
+        raise ConfigError(f"{where}.catalog_path: only applies to file:// lakes (S3 lakes use Glue)")
+    default_path = str(Path(lake.uri.removeprefix("file://")) / "_iceberg_catalog.db")
+    return dataclasses.replace(lake, iceberg=IcebergSettings(
+        catalog_path=None if lake.is_s3 else (
+            reader.owned_path(section["catalog_path"], f"{where}.catalog_path") if "catalog_path" in section
+            else default_path),
+        glue_database=catalog.database,
+        glue_region=catalog.region or lake.region,
+        glue_endpoint_url=catalog.endpoint_url,
+        snapshot_retention_hours=reader.positive_int(section.get("snapshot_retention_hours", 168),
+                                                     f"{where}.snapshot_retention_hours"),
+    ))
+# --- end of the iceberg block ---------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,10 +201,11 @@ def parse_settings(
 ) -> Settings:
     reader = _Reader(env if env is not None else os.environ, base_dir)
     top = reader.mapping(raw, "", required={"elasticsearch", "lake", "sources"}, optional={"catalog"})
+    catalog = reader.catalog(top.get("catalog", {"kind": "duckdb", "duckdb_path": "./data/catalog.duckdb"}))
     settings = Settings(
         elasticsearch=reader.elasticsearch(top["elasticsearch"]),
-        lake=reader.lake(top["lake"]),
-        catalog=reader.catalog(top.get("catalog", {"kind": "duckdb", "duckdb_path": "./data/catalog.duckdb"})),
+        lake=_iceberg_settings(reader, reader.lake(top["lake"]), (top["lake"] or {}).get("iceberg"), catalog),
+        catalog=catalog,
         sources=reader.sources(top["sources"]),
         path=path,
     )
@@ -302,8 +351,11 @@ class _Reader:
         section = self.mapping(
             raw, where, required={"uri"},
             optional={"compression", "target_file_rows", "target_file_bytes", "endpoint_url", "region", "sse",
-                      "kms_key_id"},
+                      "kms_key_id", "table_format", "iceberg"},
         )
+        table_format = section.get("table_format", "hive")
+        if table_format not in _TABLE_FORMATS:
+            raise ConfigError(f"{where}.table_format: {table_format!r} is not one of {', '.join(_TABLE_FORMATS)}")
         uri = self.string(section["uri"], f"{where}.uri")
         parsed = urlparse(uri)
         if parsed.scheme == "file":
@@ -341,6 +393,7 @@ class _Reader:
             region=self.string(section["region"], f"{where}.region") if "region" in section else None,
             sse=sse,
             kms_key_id=self.string(section["kms_key_id"], f"{where}.kms_key_id") if "kms_key_id" in section else None,
+            table_format=table_format,
         )
 
     def catalog(self, raw: Any) -> CatalogSettings:

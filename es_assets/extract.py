@@ -97,10 +97,12 @@ def extract_day(
     plan: DayPlan,
     on_progress: Callable[[Progress], None] | None = None,
     progress_interval_s: float = PROGRESS_INTERVAL_S,
+    run_id: str | None = None,
 ) -> DayResult:
     """Extract ``plan.day`` of ``source`` and publish it in the lake; return what was written.
 
-    ``on_progress`` is called from this thread every ``progress_interval_s`` while slices run.
+    ``on_progress`` is called from this thread every ``progress_interval_s`` while slices run;
+    ``run_id`` (the orchestrator's) is recorded with the published day.
     """
     started = time.monotonic()
     lake = open_lake(lake_settings)
@@ -180,7 +182,7 @@ def extract_day(
                 location=staged.location,
             )
             lake.register_fields(source.name, schema.fields)
-            lake.publish(staged, _manifest(result, plan, staged))
+            lake.publish(staged, _manifest(result, plan, staged, run_id))
             return result
 
 
@@ -264,11 +266,16 @@ def _verify_counts(
         )
 
 
-def _manifest(result: DayResult, plan: DayPlan, staged: StagedPartition) -> dict[str, object]:
+def _manifest(result: DayResult, plan: DayPlan, staged: StagedPartition, run_id: str | None) -> dict[str, object]:
     return {
         "source": result.source,
         "day": result.day,
         "rows": result.rows,
+        "elasticsearch_count": result.expected_rows,
+        "run_id": run_id,
+        "timestamp_column": next(
+            (column for column, path, _ in result.schema.column_paths() if path == result.schema.timestamp_field), None
+        ),
         "files": [f.name for f in staged.files],
         "bytes": result.bytes,
         "indices": plan.indices,

@@ -24,6 +24,12 @@ class Catalog(Protocol):
 
 
 def open_catalog(settings: Settings) -> Catalog:
+    if settings.lake.table_format == "iceberg":
+        from es_assets.catalog.iceberg_catalog import IcebergAthenaCatalog, IcebergDuckDBCatalog
+
+        if settings.catalog.kind == "athena":
+            return IcebergAthenaCatalog(settings.catalog, settings.lake)
+        return IcebergDuckDBCatalog(settings.lake)
     if settings.catalog.kind == "athena":
         from es_assets.catalog.athena import AthenaCatalog
 
