@@ -101,7 +101,7 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
                 result = extract_day(
                     http, source_settings, settings.lake, plan,
                     on_progress=lambda progress, day=day: context.log.info(f"{name} {day}: {progress}"),
-                    run_id=context.run_id,
+                    run_id=context.run.run_id,
                 )
                 context.log.info(
                     f"{name} {day}: wrote {result.rows:,} rows in {result.files} files "

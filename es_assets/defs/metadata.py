@@ -74,9 +74,12 @@ def for_extractions(results: Sequence[DayResult], lake_uri: str, table: str) -> 
 
 
 def for_table(catalog: Catalog, lake: Lake, table: str, days: Sequence[dt.date]) -> dict[str, Any]:
-    rows_by_day = {str(day): (lake.manifest(table, day) or {}).get("rows") for day in sorted(days)}
+    manifests = {str(day): lake.manifest(table, day) or {} for day in sorted(days)}
+    rows_by_day = {day: manifest.get("rows") for day, manifest in manifests.items()}
     columns, preview = catalog.preview(table, max(days))
+    snapshots = {day: m["snapshot_id"] for day, m in manifests.items() if m.get("snapshot_id") is not None}
     return {
+        **({"iceberg_snapshot_ids": dg.MetadataValue.json(snapshots)} if snapshots else {}),
         "table": table,
         "catalog": catalog.description,
         "dagster/row_count": sum(r or 0 for r in rows_by_day.values()),
