@@ -48,7 +48,7 @@ class DuckDBCatalog:
                     raise EsAssetsError(f"cannot open the DuckDB catalog {self.database_path}: {exc}") from None
                 time.sleep(0.5)
         if self.lake_settings is not None and self.lake_settings.is_s3:
-            _enable_s3(con, self.lake_settings)
+            enable_s3(con, self.lake_settings)
         return con
 
     def register(self, source: str, lake: Lake, days: Sequence[dt.date], schema: SourceSchema,
@@ -93,7 +93,7 @@ def load_packaged_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f"LOAD '{_sql_string(str(extension))}'")
 
 
-def _enable_s3(con: duckdb.DuckDBPyConnection, settings: LakeSettings) -> None:
+def enable_s3(con: duckdb.DuckDBPyConnection, settings: LakeSettings) -> None:
     """Load httpfs from its PyPI package (no download) and give it the lake's credentials."""
     from es_assets.lake.s3 import s3_session
 

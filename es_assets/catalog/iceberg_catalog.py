@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import duckdb
 
 from es_assets.catalog.athena import AthenaCatalog
-from es_assets.catalog.duckdb_catalog import load_packaged_extension
+from es_assets.catalog.duckdb_catalog import enable_s3, load_packaged_extension
 from es_assets.config import CatalogSettings, LakeSettings
 from es_assets.errors import EsAssetsError
 from es_assets.lake.base import Lake
@@ -28,9 +28,11 @@ def _rows_by_day(lake: Lake, source: str, days: Sequence[dt.date]) -> dict[dt.da
 
 
 class IcebergDuckDBCatalog:
-    """The local catalog (pyiceberg's SQL catalog on SQLite), read through DuckDB."""
+    """The local catalog (pyiceberg's SQL catalog on SQLite), read through DuckDB (which can also read a
+    Glue-held table from S3, as the demo on moto does)."""
 
     def __init__(self, lake_settings: LakeSettings) -> None:
+        self.lake_settings = lake_settings
         self.tables = IcebergLake(lake_settings)
         assert lake_settings.iceberg is not None
         self.catalog_path = lake_settings.iceberg.catalog_path
@@ -63,6 +65,8 @@ class IcebergDuckDBCatalog:
         with duckdb.connect() as con:
             load_packaged_extension(con, "avro")
             load_packaged_extension(con, "iceberg")
+            if self.lake_settings.is_s3:  # a Glue-held table read by DuckDB (the demo on moto)
+                enable_s3(con, self.lake_settings)
             for _, name in self.tables.catalog.list_tables(self.tables.namespace):
                 table = self.tables.table(name)
                 if table is None or table.current_snapshot() is None:

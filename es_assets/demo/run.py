@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 import boto3
 
 from es_assets.catalog.duckdb_catalog import DuckDBCatalog
+from es_assets.catalog.iceberg_catalog import IcebergDuckDBCatalog
 from es_assets.config import load_settings
 from es_assets.demo import k8s_logs
 from es_assets.demo.emulators import start_elasticsearch_emulator, start_moto
@@ -29,6 +30,9 @@ from es_assets.schema.fields import SourceSchema
 from es_assets.query import TOP_ERROR_NAMESPACES_SQL, format_table, run_query
 
 PROJECT = Path(__file__).resolve().parents[2]
+# --lake: the config file each variant runs on.
+CONFIGS = {"local": "es_assets.yaml", "s3": "es_assets.s3-demo.yaml", "iceberg": "es_assets.iceberg-demo.yaml",
+           "iceberg-s3": "es_assets.iceberg-s3-demo.yaml"}
 STATE = PROJECT / ".demo"
 SOURCE = "k8s_logs"
 
@@ -69,13 +73,13 @@ def demo(days: int, docs_per_day: int, lake: str) -> None:
     started = time.monotonic()
     server, stop = start_elasticsearch_emulator(STATE / "elasticsearch", log_dir=STATE / "logs")
     try:
-        with _moto_s3("es-assets-demo") if lake == "s3" else contextlib.nullcontext({}) as aws_env:
+        on_s3 = lake in ("s3", "iceberg-s3")
+        with _moto_s3("es-assets-demo") if on_s3 else contextlib.nullcontext({}) as aws_env:
             day_list = demo_days(days)
             print(f"Elasticsearch emulator at {server.url}; loading {days} days x {docs_per_day:,} documents ...")
             for index, count in k8s_logs.load_days(server.url, day_list, docs_per_day).items():
                 print(f"  {index}: {count:,} documents")
-            env = {**_environment(server.url, "es_assets.s3-demo.yaml" if lake == "s3" else "es_assets.yaml"),
-                   **aws_env}
+            env = {**_environment(server.url, CONFIGS[lake]), **aws_env}
             selection = f"elasticsearch/{SOURCE},parquet/{SOURCE},athena/{SOURCE}"
             partition_range = f"{day_list[0]}...{day_list[-1]}"
             print(f"Materializing {selection} for {partition_range} through Dagster ...")
@@ -87,6 +91,13 @@ def demo(days: int, docs_per_day: int, lake: str) -> None:
             if lake == "s3":
                 columns, rows = _query_s3_lake(env["ES_ASSETS_CONFIG"], TOP_ERROR_NAMESPACES_SQL)
                 where = "DuckDB over the S3 lake (Glue table es_assets_demo.k8s_logs registered on moto)"
+            elif lake == "iceberg-s3":  # Athena cannot run on moto: DuckDB's iceberg_scan reads the Glue table's snapshot
+                columns, rows = IcebergDuckDBCatalog(load_settings(env["ES_ASSETS_CONFIG"]).lake).query(
+                    TOP_ERROR_NAMESPACES_SQL)
+                where = "DuckDB's iceberg extension, Iceberg table es_assets_demo.k8s_logs in Glue on moto"
+            elif lake == "iceberg":
+                columns, rows = run_query(TOP_ERROR_NAMESPACES_SQL, env["ES_ASSETS_CONFIG"])
+                where = "DuckDB's iceberg extension, Iceberg table k8s_logs in the local SQL catalog"
             else:
                 columns, rows = run_query(TOP_ERROR_NAMESPACES_SQL, env["ES_ASSETS_CONFIG"])
                 where = "DuckDB catalog, table k8s_logs"
@@ -136,8 +147,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo_parser = commands.add_parser("demo", help="load, materialize, query")
     demo_parser.add_argument("--days", type=int, default=3)
     demo_parser.add_argument("--docs-per-day", type=int, default=34_000)
-    demo_parser.add_argument("--lake", choices=["local", "s3"], default="local",
-                             help="s3: the lake on S3 and the table in Glue, on a moto server")
+    demo_parser.add_argument("--lake", choices=sorted(CONFIGS), default="local",
+                             help="s3: the lake on S3 and the table in Glue, on a moto server; iceberg: an Iceberg "
+                                  "table in a local SQL catalog; iceberg-s3: an Iceberg table on S3 in Glue (moto)")
     dev_parser = commands.add_parser("dev", help="the Dagster UI on the demo data")
     dev_parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
