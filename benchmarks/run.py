@@ -41,9 +41,10 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 DAY = dt.date(2026, 1, 15)
 # Both emulators keep ~30 KB of RAM per document; the Elasticsearch one also serves only ~10k docs/s.
 DEFAULT_DOCS = {"opensearch": 200_000, "elasticsearch": 30_000}
-VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K")
+VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K", "es_assets-iceberg")
 VARIANT_TIMEOUT_S = 3600
 ENGINE_PREFIX = "es_assets-"
+ICEBERG_VARIANT = "es_assets-iceberg"  # es_assets-1 writing an Iceberg table: reports the commit's share
 # Libraries whose versions explain the figures.
 _PACKAGES = ("es_assets", "pyarrow", "orjson", "urllib3", "elasticsearch", "elastic-transport", "pandas",
              "fastparquet", "osmem-server", "noida-db")
@@ -181,7 +182,9 @@ def _variant_plan(names: Sequence[str], slices: int) -> dict[str, tuple[str, int
     """Variant name -> (Job.kind, slices); ``es_assets-K`` collapses into ``es_assets-1`` when K is 1."""
     plan: dict[str, tuple[str, int]] = {}
     for name in names:
-        if name.startswith(ENGINE_PREFIX):
+        if name == ICEBERG_VARIANT:
+            plan[name] = (name, 1)
+        elif name.startswith(ENGINE_PREFIX):
             count = 1 if name == "es_assets-1" else slices
             plan[f"{ENGINE_PREFIX}{count}"] = ("es_assets", count)
         else:
@@ -287,6 +290,11 @@ def format_server(report: dict[str, Any]) -> str:
         *(line(row) for row in rows),
         *failures,
     ]
+    iceberg = report["results"].get(ICEBERG_VARIANT)
+    if iceberg is not None and iceberg.runs:
+        commit_s = statistics.median(run.measurement.details["iceberg_commit_s"] for run in iceberg.runs)
+        lines.append(f"{ICEBERG_VARIANT}: the Iceberg commit took {commit_s:.2f} s of the day's {iceberg.wall_s:.2f} s "
+                     f"({100 * commit_s / iceberg.wall_s:.1f} %)")
     if report["ratios"]:
         lines.append("ratios:")
         lines += [f"  {label:<55} {value:6.2f}" for label, value in report["ratios"].items()]

@@ -30,13 +30,12 @@ from es_assets.lake.iceberg_tables import referenced_paths
 from es_assets.query import run_query
 from es_assets_tests.fault_proxy import FaultProxy
 from es_assets_tests.support import (
+    assert_rows_are_the_documents,
     aws_settings,
     counts_by_day,
     elasticsearch_documents,
-    expected_row,
     materialize_days,
     unique_prefix,
-    without_nulls,
     write_config,
 )
 from es_assets_tests.test_crash_and_concurrency import DAY as CRASH_DAY
@@ -91,11 +90,7 @@ def test_every_value_of_every_document_lands_in_the_iceberg_table(loaded: dict[s
     documents = elasticsearch_documents(loaded["url"], f"{loaded['prefix']}*")
     assert len(documents) == len(DAYS) * DOCS_PER_DAY
     assert counts_by_day(rows) == {day: DOCS_PER_DAY for day in DAYS}
-    actual = {(r["_index"], r["_id"]): without_nulls({k: v for k, v in r.items() if k != "dt"}) for r in rows}
-    expected = {(d["_index"], d["_id"]): expected_row(d) for d in documents}
-    assert actual.keys() == expected.keys()
-    mismatches = [key for key in expected if actual[key] != expected[key]]
-    assert not mismatches, f"{len(mismatches)} rows differ, e.g. {actual[mismatches[0]]} != {expected[mismatches[0]]}"
+    assert_rows_are_the_documents(rows, documents)
 
 
 def test_the_table_is_partitioned_by_dt_sorted_by_timestamp_with_iceberg_types(loaded: dict[str, Any]) -> None:
