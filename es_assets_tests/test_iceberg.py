@@ -18,13 +18,17 @@ from typing import Any
 
 import boto3
 import orjson
+import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 import urllib3
 from pyiceberg.table import StaticTable
 
-from es_assets.config import load_settings
+from es_assets.config import load_settings, parse_settings
+from es_assets.errors import ConfigError, PartitionBusy
 from es_assets.demo import k8s_logs
+from es_assets.lake import iceberg as iceberg_module
 from es_assets.lake.iceberg import IcebergLake
 from es_assets.lake.iceberg_tables import referenced_paths
 from es_assets.query import run_query
@@ -40,8 +44,6 @@ from es_assets_tests.support import (
 )
 from es_assets_tests.test_crash_and_concurrency import DAY as CRASH_DAY
 from es_assets_tests.test_crash_and_concurrency import slow_pages, start_run
-
-pytestmark = pytest.mark.integration
 
 DAYS = [dt.date(2026, 11, 20), dt.date(2026, 11, 21)]
 DOCS_PER_DAY = 1_200
@@ -85,6 +87,7 @@ def loaded(search_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     return {"url": search_url, "prefix": prefix, "config": config, "result": result}
 
 
+@pytest.mark.integration
 def test_every_value_of_every_document_lands_in_the_iceberg_table(loaded: dict[str, Any]) -> None:
     rows = table_rows(loaded["config"])
     documents = elasticsearch_documents(loaded["url"], f"{loaded['prefix']}*")
@@ -93,6 +96,7 @@ def test_every_value_of_every_document_lands_in_the_iceberg_table(loaded: dict[s
     assert_rows_are_the_documents(rows, documents)
 
 
+@pytest.mark.integration
 def test_the_table_is_partitioned_by_dt_sorted_by_timestamp_with_iceberg_types(loaded: dict[str, Any]) -> None:
     table = iceberg_lake(loaded["config"]).table("k8s_logs")
     assert table is not None
@@ -106,6 +110,7 @@ def test_the_table_is_partitioned_by_dt_sorted_by_timestamp_with_iceberg_types(l
     assert table.properties["schema.name-mapping.default"]  # es_assets' Parquet files carry no field ids
 
 
+@pytest.mark.integration
 def test_checks_pass_and_the_metadata_links_each_days_snapshot(loaded: dict[str, Any]) -> None:
     result = loaded["result"]
     evaluations = result.get_asset_check_evaluations()
@@ -123,6 +128,7 @@ def test_checks_pass_and_the_metadata_links_each_days_snapshot(loaded: dict[str,
         assert summary["es_assets.run_id"] == result.run_id
 
 
+@pytest.mark.integration
 def test_reextracting_a_day_is_one_new_snapshot_and_the_same_rows(loaded: dict[str, Any]) -> None:
     lake = iceberg_lake(loaded["config"])
     before_rows = table_rows(loaded["config"])
@@ -146,6 +152,7 @@ def test_reextracting_a_day_is_one_new_snapshot_and_the_same_rows(loaded: dict[s
 
 
 # -- time travel, schema evolution --------------------------------------------------------------
+@pytest.mark.integration
 def test_time_travel_reads_the_previous_version_of_a_day(es_url: str, tmp_path: Path) -> None:
     prefix = unique_prefix("travel")
     day = dt.date(2026, 9, 14)
@@ -169,6 +176,7 @@ def _index_one_document(http: urllib3.PoolManager, es_url: str, index: str, prop
     assert http.request("PUT", f"{es_url}/{index}/_doc/1?refresh=true", body=orjson.dumps(document)).status in (200, 201)
 
 
+@pytest.mark.integration
 def test_a_new_field_on_a_later_day_is_a_new_column_and_old_days_stay_untouched(es_url: str, tmp_path: Path) -> None:
     prefix = unique_prefix("evolve")
     http = urllib3.PoolManager(headers={"Content-Type": "application/json"})
@@ -231,6 +239,7 @@ def assert_whole_day_or_none(config: Path) -> None:
         assert lake.filesystem.get_file_info(path).type == pafs.FileType.File, f"{path} is referenced but gone"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_run_killed_while_writing_or_committing_converges_and_leaves_no_orphan(
     crash_source: dict[str, Any], undisturbed: dict[str, dict[str, Any]], tmp_path: Path, seed: int
@@ -251,6 +260,7 @@ def test_a_run_killed_while_writing_or_committing_converges_and_leaves_no_orphan
     assert_every_file_referenced_and_nothing_else(iceberg_lake(config))
 
 
+@pytest.mark.integration
 def test_two_runs_of_one_day_at_once_commit_one_whole_day(
     crash_source: dict[str, Any], undisturbed: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -276,6 +286,7 @@ def test_two_runs_of_one_day_at_once_commit_one_whole_day(
 
 
 # -- S3 + Glue (moto) -------------------------------------------------------------------------------
+@pytest.mark.integration
 def test_the_glue_table_is_an_iceberg_table_with_a_loadable_metadata_location(
     es_url: str, moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -307,3 +318,119 @@ def test_the_glue_table_is_an_iceberg_table_with_a_loadable_metadata_location(
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="iceberg-lake", Prefix="lake/k8s_logs/")["Contents"]]
     assert all(k.startswith(("lake/k8s_logs/data/dt=2026-07-01/", "lake/k8s_logs/metadata/")) for k in keys)
     assert_every_file_referenced_and_nothing_else(IcebergLake(load_settings(config).lake))
+
+
+# -- the commit protocol, on the engine alone (no Elasticsearch) ----------------------------------
+RACE_DAY = dt.date(2026, 6, 1)
+
+
+def local_iceberg_lake(directory: Path) -> IcebergLake:
+    settings = parse_settings({
+        "elasticsearch": {"hosts": ["http://127.0.0.1:9"]},
+        "lake": {"uri": "file://./lake", "table_format": "iceberg"},
+        "catalog": {"kind": "duckdb", "duckdb_path": "./catalog.duckdb"},
+        "sources": [{"name": "src", "index": "logs-*", "timestamp_field": "@timestamp", "start_date": "2026-06-01"}],
+    }, base_dir=directory, env={})
+    return IcebergLake(settings.lake)
+
+
+def stage_ids(lake: IcebergLake, ids: list[str]) -> tuple[Any, Any]:
+    """A staged version of RACE_DAY holding one file with these ``_id``s (not yet published)."""
+    stage = lake.stage("src", RACE_DAY)
+    staged = stage.__enter__()
+    path = staged.directory / "part-000-0000.parquet"
+    timestamp = dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc)
+    pq.write_table(pa.table({
+        "_index": pa.array(["logs"] * len(ids)), "_id": pa.array(ids),
+        "timestamp": pa.array([timestamp] * len(ids), pa.timestamp("ms", tz="UTC")),
+    }), path)
+    lake.closed(staged, path, len(ids))
+    return stage, staged
+
+
+def publish_ids(lake: IcebergLake, stage: Any, staged: Any) -> None:
+    try:
+        lake.publish(staged, {"rows": sum(f.rows for f in staged.files), "timestamp_column": "timestamp"})
+    finally:
+        stage.__exit__(None, None, None)
+
+
+def committed_ids(lake: IcebergLake) -> list[str]:
+    table = lake.table("src")
+    assert table is not None
+    return sorted(table.scan(row_filter=f"dt = '{RACE_DAY}'").to_arrow().column("_id").to_pylist())
+
+
+def test_a_commit_that_lost_the_catalog_race_retries_on_the_new_snapshot_without_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = local_iceberg_lake(tmp_path)
+    publish_ids(lake, *stage_ids(lake, ["v0"]))
+    stale = lake.table("src")  # what the losing run read before the other run committed
+    first, second = stage_ids(lake, ["a1", "a2"]), stage_ids(lake, ["b1", "b2", "b3"])
+    publish_ids(lake, *first)
+
+    loads = iter([stale])
+    fresh = iceberg_module.load_or_create_table
+    monkeypatch.setattr(iceberg_module, "load_or_create_table", lambda *a: next(loads, None) or fresh(*a))
+    publish_ids(lake, *second)  # its first attempt is refused by the catalog's compare-and-swap
+
+    assert committed_ids(lake) == ["b1", "b2", "b3"]  # the other run's day replaced, not added to
+    table = lake.table("src")
+    assert table is not None and [s.summary["es_assets.version"] for s in table.snapshots()][-1] == second[1].version
+    assert len(table.snapshots()) == 3
+    assert_every_file_referenced_and_nothing_else(lake, "src")
+
+
+def test_a_run_that_began_before_the_committed_one_fails_clearly_and_removes_its_files(tmp_path: Path) -> None:
+    lake = local_iceberg_lake(tmp_path)
+    older, newer = stage_ids(lake, ["old"]), stage_ids(lake, ["new"])
+    publish_ids(lake, *newer)
+    with pytest.raises(PartitionBusy, match="another run committed src 2026-06-01 .* after this one started"):
+        publish_ids(lake, *older)
+    assert committed_ids(lake) == ["new"]
+    assert not older[1].directory.exists()
+    assert_every_file_referenced_and_nothing_else(lake, "src")
+
+
+def test_snapshots_past_the_retention_expire_and_their_files_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lake = local_iceberg_lake(tmp_path)
+    first = stage_ids(lake, ["first"])
+    publish_ids(lake, *first)
+    publish_ids(lake, *stage_ids(lake, ["second"]))
+    lake.remove_stale_versions("src", RACE_DAY)  # within the retention: both versions stay
+    assert first[1].directory.exists()
+
+    lake.retention = dt.timedelta(0)
+    monkeypatch.setattr(iceberg_module, "_METADATA_GRACE_S", 0.0)
+    lake.remove_stale_versions("src", RACE_DAY)
+    table = lake.table("src")
+    assert table is not None and len(table.snapshots()) == 1
+    assert not first[1].directory.exists() and committed_ids(lake) == ["second"]
+    assert_every_file_referenced_and_nothing_else(lake, "src")
+
+
+@pytest.mark.parametrize(("lake", "catalog", "message"), [
+    ({"table_format": "delta"}, None, "lake.table_format: 'delta' is not one of hive, iceberg"),
+    ({"iceberg": {"snapshot_retention_hours": 5}}, None, "lake.iceberg: only applies to lake.table_format: iceberg"),
+    ({"table_format": "iceberg", "iceberg": {"snapshot_retention_hours": 0}}, None,
+     "lake.iceberg.snapshot_retention_hours: expected a positive integer"),
+    ({"table_format": "iceberg", "uri": "s3://bucket/lake"}, None, "keeps an s3:// lake in Glue"),
+])
+def test_iceberg_settings_are_validated(lake: dict[str, Any], catalog: dict[str, Any] | None, message: str,
+                                        tmp_path: Path) -> None:
+    raw = {
+        "elasticsearch": {"hosts": ["http://127.0.0.1:9"]},
+        "lake": {"uri": "file://./lake", **lake},
+        "catalog": catalog or {"kind": "duckdb", "duckdb_path": "./catalog.duckdb"},
+        "sources": [{"name": "src", "index": "logs-*", "timestamp_field": "@timestamp", "start_date": "2026-06-01"}],
+    }
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("'", "'")):
+        parse_settings(raw, base_dir=tmp_path, env={})
+
+
+def test_an_iceberg_lake_defaults_to_a_sqlite_catalog_inside_it(tmp_path: Path) -> None:
+    lake = local_iceberg_lake(tmp_path)
+    assert lake.settings.iceberg is not None
+    assert lake.settings.iceberg.catalog_path == str(tmp_path / "lake" / "_iceberg_catalog.db")
+    assert lake.settings.iceberg.snapshot_retention_hours == 168

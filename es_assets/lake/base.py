@@ -29,7 +29,8 @@ def partition_name(day: dt.date) -> str:
 
 def new_version_name() -> str:
     """Sortable and unique: when it was started, plus a random suffix."""
-    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    # Microseconds: two runs of a day started within the same second still order by start.
+    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:
