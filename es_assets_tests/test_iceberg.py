@@ -67,8 +67,8 @@ def assert_every_file_referenced_and_nothing_else(lake: IcebergLake, source: str
     referenced = referenced_paths(table)
     location = lake.table_location(source)
     listed = {
-        lake._uri(info.path)
-        for info in lake.filesystem.get_file_info(pafs.FileSelector(lake._fs_path(location), recursive=True))
+        lake.uri_of(info.path)
+        for info in lake.filesystem.get_file_info(pafs.FileSelector(lake.fs_path(location), recursive=True))
         if info.type == pafs.FileType.File
     }
     assert referenced - listed == set(), "the table references files that are gone"

@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -48,6 +48,10 @@ from es_assets.lake.iceberg_tables import (
     table_schema,
 )
 from es_assets.schema.fields import Field
+
+if TYPE_CHECKING:
+    from es_assets.lake.local import LocalLake
+    from es_assets.lake.s3 import S3Lake
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +76,9 @@ class IcebergLake:
         if settings.is_s3:
             from es_assets.lake.s3 import S3Lake
 
-            self._s3: Any = S3Lake(settings)  # uploads, deletes and the schema registry
+            self._s3: S3Lake | None = S3Lake(settings)  # uploads, deletes and the schema registry
             self.filesystem: pafs.FileSystem = self._s3.filesystem
-            self._registry: Any = self._s3
+            self._registry: LocalLake | S3Lake = self._s3
         else:
             from es_assets.lake.local import LocalLake
 
@@ -93,12 +97,16 @@ class IcebergLake:
     def _day_location(self, source: str, day: dt.date) -> str:
         return f"{self.table_location(source)}/data/{partition_name(day)}"
 
-    def _fs_path(self, uri: str) -> str:
-        """A table URI as the filesystem names it: /path locally, bucket/key on S3."""
+    def fs_path(self, uri: str) -> str:
+        """A table URI as :attr:`filesystem` names it: /path locally, bucket/key on S3."""
         return uri.removeprefix("file://").removeprefix("s3://")
 
-    def _uri(self, fs_path: str) -> str:
+    def uri_of(self, fs_path: str) -> str:
+        """The URI the table's metadata uses for a :attr:`filesystem` path."""
         return ("s3://" if self._s3 is not None else "file://") + fs_path
+
+    def _key(self, uri: str) -> str:
+        return self.fs_path(uri).split("/", 1)[1]  # bucket/key -> key
 
     # -- the table ----------------------------------------------------------------------------
     def table(self, source: str) -> Table | None:
@@ -115,7 +123,7 @@ class IcebergLake:
 
     def published_files(self, source: str, day: dt.date) -> list[str]:
         table = self.table(source)
-        return sorted(self._fs_path(f.file_path) for f in day_files(table, day)) if table else []
+        return sorted(self.fs_path(f.file_path) for f in day_files(table, day)) if table else []
 
     def published_location(self, source: str, day: dt.date) -> str | None:
         files = self.published_files(source, day)
@@ -155,7 +163,7 @@ class IcebergLake:
         if self._s3 is not None:  # files stream out to S3; only the ones being written are local
             directory = Path(tempfile.mkdtemp(prefix=f"es_assets-{source}-{day}-"))
         else:
-            directory = Path(self._fs_path(location))
+            directory = Path(self.fs_path(location))
             directory.mkdir(parents=True)
         staged = StagedPartition(source, day, version, directory, location)
         self._footers[version], self._started[version] = [], time.time()
@@ -172,15 +180,14 @@ class IcebergLake:
     def closed(self, staged: StagedPartition, path: Path, rows: int) -> None:
         footer, size = pq.read_metadata(path), path.stat().st_size
         if self._s3 is not None:
-            self._s3.upload(path, self._fs_path(f"{staged.location}/{path.name}").split("/", 1)[1])
+            self._s3.upload(path, self._key(f"{staged.location}/{path.name}"))
             path.unlink()
         staged.files.append(StagedFile(path.name, rows, size))
         self._footers[staged.version].append((path.name, footer, size))
 
     def discarded(self, staged: StagedPartition, path: Path) -> None:
         if self._s3 is not None:
-            self._s3.client.delete_object(Bucket=self._s3.bucket,
-                                          Key=self._fs_path(f"{staged.location}/{path.name}").split("/", 1)[1])
+            self._s3.client.delete_object(Bucket=self._s3.bucket, Key=self._key(f"{staged.location}/{path.name}"))
         else:
             path.unlink(missing_ok=True)
         staged.files = [f for f in staged.files if f.name != path.name]
@@ -254,13 +261,13 @@ class IcebergLake:
         referenced = referenced_paths(table)
         day_location = self._day_location(source, day)
         in_use = {version_of(p) for p in referenced if p.startswith(day_location + "/")}
-        listed = self.filesystem.get_file_info(pafs.FileSelector(self._fs_path(day_location), allow_not_found=True))
+        listed = self.filesystem.get_file_info(pafs.FileSelector(self.fs_path(day_location), allow_not_found=True))
         for info in listed:
             if info.type == pafs.FileType.Directory and info.base_name < version and info.base_name not in in_use:
                 self._delete_version(f"{day_location}/{info.base_name}")
-        metadata = pafs.FileSelector(self._fs_path(f"{self.table_location(source)}/metadata"), allow_not_found=True)
+        metadata = pafs.FileSelector(self.fs_path(f"{self.table_location(source)}/metadata"), allow_not_found=True)
         for info in self.filesystem.get_file_info(metadata):
-            if (info.type == pafs.FileType.File and self._uri(info.path) not in referenced
+            if (info.type == pafs.FileType.File and self.uri_of(info.path) not in referenced
                     and info.mtime is not None and info.mtime.timestamp() < older_than):
                 self.filesystem.delete_file(info.path)
 
@@ -275,9 +282,9 @@ class IcebergLake:
 
     def _delete_version(self, location: str) -> None:
         if self._s3 is not None:
-            self._s3.delete_prefix(self._fs_path(location).split("/", 1)[1] + "/")
+            self._s3.delete_prefix(self._key(location) + "/")
         else:
-            shutil.rmtree(self._fs_path(location), ignore_errors=True)
+            shutil.rmtree(self.fs_path(location), ignore_errors=True)
 
     # -- the schema registry ------------------------------------------------------------------
     def registered_fields(self, source: str) -> tuple[Field, ...] | None:

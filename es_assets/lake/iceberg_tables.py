@@ -17,6 +17,7 @@ module decides the layout es_assets promises:
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Iterable
 
 import pyarrow as pa
@@ -65,8 +66,6 @@ def open_iceberg_catalog(settings: LakeSettings) -> tuple[Catalog, str]:
             properties["s3.endpoint"] = settings.endpoint_url
         assert iceberg.glue_database is not None
         return GlueCatalog("es_assets", **properties), iceberg.glue_database
-    from pathlib import Path
-
     from pyiceberg.catalog.sql import SqlCatalog
 
     assert iceberg.catalog_path is not None
