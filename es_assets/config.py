@@ -156,6 +156,9 @@ class Secret(SecretStr):
     def value(self) -> str:
         return self.get_secret_value()
 
+    def __str__(self) -> str:
+        return f"${{{self.env_var}}}" if self.env_var else super().__str__()
+
 
 def _secret(raw: Any, info: ValidationInfo) -> Secret:
     if isinstance(raw, Secret):  # already resolved (settings rebuilt from a resource)

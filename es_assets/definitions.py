@@ -19,7 +19,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=list(jobs.values()),
         sensors=[build_new_indices_sensor(source, jobs[source.name]) for source in settings.sources],
         schedules=[build_daily_schedule(source, jobs[source.name]) for source in settings.sources],
-        resources=resources_for(str(settings.path) if settings.path else None),
+        resources=resources_for(settings),
     )
 
 

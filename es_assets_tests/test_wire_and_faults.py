@@ -109,7 +109,7 @@ def extract(settings: Settings, day: dt.date) -> DayResult:
     try:
         source = settings.sources[0]
         plan = plan_day(http, detect_cluster(http), source, day)
-        return extract_day(http, source, settings.lake, plan)
+        return extract_day(http, source, LocalLake(settings.lake), plan)
     finally:
         http.close()
 

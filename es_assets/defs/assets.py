@@ -56,19 +56,18 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
     def day_in_elasticsearch(
         context: dg.AssetExecutionContext, elasticsearch: ElasticsearchResource, lake: LakeResource
     ) -> dg.MaterializeResult:
-        settings = elasticsearch.settings().source(name)
         with elasticsearch.connect() as (http, cluster):
-            plans = [plan_day(http, cluster, settings, day) for day in days_of(context)]
-            days_with_data = discover_days(http, settings, since=settings.start_date)
+            plans = [plan_day(http, cluster, source, day) for day in days_of(context)]
+            days_with_data = discover_days(http, source, since=source.start_date)
         for plan in plans:
             context.log.info(f"{name} {plan.day}: {plan.total:,} documents in {len(plan.indices)} indices")
         published = set(lake.lake().published_days(name)) | {plan.day for plan in plans}
-        last_complete = dt.datetime.now(settings.tz).date() - dt.timedelta(days=1)
+        last_complete = dt.datetime.now(source.tz).date() - dt.timedelta(days=1)
         missing = sorted(day for day in days_with_data if day <= last_complete and day not in published)
         return dg.MaterializeResult(
-            metadata=metadata.for_plans(plans, settings),
+            metadata=metadata.for_plans(plans, source),
             check_results=checks.plan_check_results(
-                max((p.without_timestamp for p in plans), default=0), settings.timestamp_field, missing
+                max((p.without_timestamp for p in plans), default=0), source.timestamp_field, missing
             ),
         )
 
@@ -88,18 +87,17 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
     def day_in_parquet(
         context: dg.AssetExecutionContext, elasticsearch: ElasticsearchResource, lake: LakeResource
     ) -> dg.MaterializeResult:
-        settings = elasticsearch.settings()
-        source_settings = settings.source(name)
+        the_lake = lake.lake()
         results = []
         with elasticsearch.connect() as (http, cluster):
             for day in days_of(context):
-                plan = plan_day(http, cluster, source_settings, day)
+                plan = plan_day(http, cluster, source, day)
                 context.log.info(
                     f"{name} {day}: extracting {plan.total:,} documents from {plan.index_expression or 'no index'} "
-                    f"with {plan.slices(source_settings.slices)} slices ({cluster.label})"
+                    f"with {plan.slices(source.slices)} slices ({cluster.label})"
                 )
                 result = extract_day(
-                    http, source_settings, settings.lake, plan,
+                    http, source, the_lake, plan,
                     on_progress=lambda progress, day=day: context.log.info(f"{name} {day}: {progress}"),
                 )
                 context.log.info(
@@ -108,8 +106,8 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
                 )
                 results.append(result)
         return dg.MaterializeResult(
-            metadata=metadata.for_extractions(results, settings.lake.uri, name),
-            check_results=checks.parquet_check_results(lake.lake(), name, results),
+            metadata=metadata.for_extractions(results, the_lake.uri, name),
+            check_results=checks.parquet_check_results(the_lake, name, results),
         )
 
     @dg.asset(
@@ -127,8 +125,7 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
     def day_in_table(
         context: dg.AssetExecutionContext, lake: LakeResource, catalog: CatalogResource
     ) -> dg.MaterializeResult:
-        settings = lake.settings().source(name)
-        the_lake, the_catalog = lake.lake(), catalog.catalog()
+        the_lake, the_catalog = lake.lake(), catalog.catalog(lake)
         days = days_of(context)
         missing = [day for day in days if the_lake.manifest(name, day) is None]
         if missing:
@@ -137,8 +134,8 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
             )
         registered = the_lake.registered_fields(name)
         assert registered is not None  # a published day registered its columns
-        schema = SourceSchema(fields=registered, timestamp_field=settings.timestamp_field)
-        the_catalog.register(name, the_lake, days, schema, settings.start_date)
+        schema = SourceSchema(fields=registered, timestamp_field=source.timestamp_field)
+        the_catalog.register(name, the_lake, days, schema, source.start_date)
         for day in days:  # readers now use the new versions: the old ones can go
             the_lake.remove_stale_versions(name, day)
         return dg.MaterializeResult(

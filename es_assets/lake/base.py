@@ -16,6 +16,7 @@ from typing import Any, ContextManager, Protocol
 
 import pyarrow.fs as pafs
 
+from es_assets.config import LakeSettings
 from es_assets.schema.fields import Field
 
 MANIFEST = "_manifest.json"
@@ -57,6 +58,7 @@ class StagedPartition:
 
 class Lake(Protocol):
     uri: str
+    settings: LakeSettings  # the file options (compression, file sizes) the writers use
     filesystem: pafs.FileSystem  # reads published files (their paths come from published_files)
 
     def stage(self, source: str, day: dt.date) -> ContextManager[StagedPartition]: ...
