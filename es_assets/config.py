@@ -44,7 +44,7 @@ DEFAULT_CONFIG_PATH = "es_assets.yaml"
 
 # ${VAR} or ${VAR:-default}; the whole value must be one reference for secret fields.
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z, not $: $ also matches before a trailing newline
+SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z, not $: $ also matches before a trailing newline
 # One part of an index expression: a letter or digit first, then letters, digits, . _ - + and *.
 _INDEX_PART = re.compile(r"[^\W_][\w.+*-]*")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
@@ -127,7 +127,7 @@ def _ca_file(raw: str, info: ValidationInfo) -> str:
 
 
 def _identifier(raw: str) -> str:
-    if not _SOURCE_NAME.match(raw):
+    if not SOURCE_NAME.match(raw):
         raise _problem(f"{raw!r} must be lower-case letters, digits and underscores, starting with a letter")
     return raw
 
