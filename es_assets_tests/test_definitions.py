@@ -15,7 +15,7 @@ from es_assets.config import load_settings
 from es_assets.definitions import build_definitions
 from es_assets.defs.resources import DuckDBCatalogResource
 from es_assets.demo import k8s_logs
-from es_assets_tests.support import lake_rows, unique_prefix, write_config
+from es_assets_tests.support import aws_settings, lake_rows, unique_prefix, write_config
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -95,3 +95,16 @@ def test_a_run_uses_the_settings_the_definitions_were_built_from(es_url: str, tm
                             instance=dg.DagsterInstance.ephemeral(), partition_key=day.isoformat())
     assert result.success
     assert len(lake_rows(settings, "k8s_logs")) == 50
+
+
+def test_the_table_asset_shows_the_configured_catalog_as_its_kind(tmp_path: Path) -> None:
+    local = write_config(tmp_path, "http://127.0.0.1:9200", "logs-*", dt.date(2026, 11, 1))
+    (tmp_path / "aws").mkdir()
+    aws = write_config(tmp_path / "aws", "http://127.0.0.1:9200", "logs-*", dt.date(2026, 11, 1),
+                       **aws_settings("bucket-1", "lake", "http://127.0.0.1:1", "http://127.0.0.1:1", "logs"))
+    kinds = {}
+    for label, config in (("local", local), ("aws", aws)):
+        graph = build_definitions(load_settings(config)).resolve_asset_graph()
+        kinds[label] = {key: graph.get(dg.AssetKey([key, "k8s_logs"])).kinds for key in ("parquet", "athena")}
+    assert kinds["local"] == {"parquet": {"parquet"}, "athena": {"duckdb"}}
+    assert kinds["aws"] == {"parquet": {"parquet", "s3"}, "athena": {"athena", "glue"}}

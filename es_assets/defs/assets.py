@@ -10,7 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
-from es_assets.config import SourceSettings
+from es_assets.config import CatalogSettings, LakeSettings, SourceSettings
 from es_assets.defs import checks, metadata
 from es_assets.defs.partitions import daily_partitions
 from es_assets.defs.resources import CatalogResource, ElasticsearchResource, LakeResource
@@ -28,7 +28,11 @@ def days_of(context: dg.AssetExecutionContext) -> list[dt.date]:
     return [dt.date.fromisoformat(key) for key in context.partition_keys]
 
 
-def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
+# The UI's kind tags (and icons) of the table asset, by catalog kind.
+CATALOG_KINDS = {"duckdb": {"duckdb"}, "athena": {"athena", "glue"}}
+
+
+def source_assets(source: SourceSettings, lake: LakeSettings, catalog: CatalogSettings) -> list[dg.AssetsDefinition]:
     """Build ``elasticsearch/<src>`` → ``parquet/<src>`` → ``athena/<src>`` for one configured source."""
     name = source.name
     es_key, parquet_key, table_key = asset_keys(name)
@@ -79,7 +83,7 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
             f"(`<lake>/{name}/dt=YYYY-MM-DD/`), extracted with point-in-time + search_after in parallel "
             "slices and published atomically: a failed run leaves the previous day in place."
         ),
-        kinds={"parquet"},
+        kinds={"parquet", "s3"} if lake.is_s3 else {"parquet"},
         pool=f"elasticsearch_{name}",
         check_specs=checks.parquet_check_specs(parquet_key),
         **common,
@@ -88,7 +92,7 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, elasticsearch: ElasticsearchResource, lake: LakeResource
     ) -> dg.MaterializeResult:
         the_lake = lake.lake()
-        results = []
+        results, mappings = [], {}
         with elasticsearch.connect() as (http, cluster):
             for day in days_of(context):
                 plan = plan_day(http, cluster, source, day)
@@ -105,8 +109,9 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
                     f"({result.bytes:,} bytes, {result.docs_per_second:,.0f} docs/s)"
                 )
                 results.append(result)
+                mappings = plan.mappings
         return dg.MaterializeResult(
-            metadata=metadata.for_extractions(results, the_lake.uri, name),
+            metadata=metadata.for_extractions(results, the_lake.uri, name, mappings),
             check_results=checks.parquet_check_results(the_lake, name, results),
         )
 
@@ -118,7 +123,7 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
             "a Glue table for Athena in AWS). Materializing a day makes its published version the one "
             "readers see, then removes older versions."
         ),
-        kinds={"duckdb"},
+        kinds=CATALOG_KINDS[catalog.kind],
         check_specs=checks.table_check_specs(table_key),
         **common,
     )

@@ -15,7 +15,7 @@ from es_assets.defs.sensors import build_new_indices_sensor
 def build_definitions(settings: Settings) -> dg.Definitions:
     jobs = {source.name: source_job(source) for source in settings.sources}
     return dg.Definitions(
-        assets=[asset for source in settings.sources for asset in source_assets(source)],
+        assets=[asset for source in settings.sources for asset in source_assets(source, settings.lake, settings.catalog)],
         jobs=list(jobs.values()),
         sensors=[build_new_indices_sensor(source, jobs[source.name]) for source in settings.sources],
         schedules=[build_daily_schedule(source, jobs[source.name]) for source in settings.sources],
