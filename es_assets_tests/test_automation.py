@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.freshness import CronFreshnessPolicy  # what FreshnessPolicy.cron returns
 
 from es_assets.config import load_settings
 from es_assets.defs.automation import freshness_deadline_cron
@@ -44,13 +45,13 @@ def test_the_sensor_job_extracts_and_the_table_is_left_to_its_condition(tmp_path
     assert sensors["k8s_logs_new_indices"].default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_the_newest_day_of_the_table_has_a_freshness_check_after_its_settle_time(tmp_path: Path) -> None:
+def test_the_table_is_due_an_hour_after_each_day_settles_in_the_source_time_zone(tmp_path: Path) -> None:
     defs = definitions(tmp_path, settle_minutes=30, timezone="Europe/Paris")
-    checks = {key for check in defs.asset_checks or [] for key in check.check_keys}
-    assert dg.AssetCheckKey(TABLE, "freshness_check") in checks
+    policy = defs.resolve_asset_graph().get(TABLE).freshness_policy
+    assert isinstance(policy, CronFreshnessPolicy)
+    assert (policy.deadline_cron, policy.timezone) == ("30 1 * * *", "Europe/Paris")
+    assert policy.lower_bound_delta == dt.timedelta(days=1)
     assert freshness_deadline_cron(load_settings(tmp_path / "es_assets.yaml").sources[0]) == "30 1 * * *"
-    sensors = {sensor.name: sensor for sensor in defs.sensors or []}
-    assert sensors["k8s_logs_freshness"].default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_automation_none_leaves_every_sensor_stopped(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import dagster as dg
 
 from es_assets.config import CatalogSettings, LakeSettings, SourceSettings
 from es_assets.defs import checks, metadata
-from es_assets.defs.automation import table_follows_parquet
+from es_assets.defs.automation import table_follows_parquet, table_freshness
 from es_assets.defs.partitions import daily_partitions
 from es_assets.defs.resources import CatalogResource, ElasticsearchResource, LakeResource
 from es_assets.extract import extract_day
@@ -126,6 +126,7 @@ def source_assets(source: SourceSettings, lake: LakeSettings, catalog: CatalogSe
         ),
         kinds=CATALOG_KINDS[catalog.kind],
         automation_condition=table_follows_parquet(),
+        freshness_policy=table_freshness(source),
         check_specs=checks.table_check_specs(table_key),
         **common,
     )

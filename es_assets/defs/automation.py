@@ -3,13 +3,15 @@
 ``athena/<src>`` carries an :class:`~dagster.AutomationCondition`: every day whose
 ``parquet/<src>`` was (re)materialized is catalogued, whichever run wrote it (the sensor's run, a
 late-data re-run of a past day, a backfill), once no upstream run is in progress. A per-source
-automation sensor evaluates it. A time-partition freshness check on the table fails when the
-newest complete day is not in it by its deadline (the day's settle time plus an hour).
+automation sensor evaluates it. The table's freshness policy turns it red when no day was
+catalogued in the 24 hours before a deadline (each day's settle time plus an hour): a day that did
+not arrive. (A policy looks at the latest materialization of any day, so a re-run of an older day
+in that window also counts; the ``every_day_with_data_is_in_the_lake`` check names missing days.)
 """
 
 from __future__ import annotations
 
-import warnings
+import datetime as dt
 
 import dagster as dg
 
@@ -42,20 +44,13 @@ def freshness_deadline_cron(source: SourceSettings) -> str:
     return f"{minutes % 60} {minutes // 60} * * *"
 
 
-# Dagster 1.13 marks these superseded by FreshnessPolicy, but a FreshnessPolicy looks at the
-# latest materialization of any partition (re-running an old day would look fresh) and needs the
-# freshness daemon; the time-partition check asks for the newest complete day itself.
-def freshness_checks(source: SourceSettings, table_key: dg.AssetKey) -> list[dg.AssetChecksDefinition]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.SupersessionWarning)
-        return list(dg.build_time_partition_freshness_checks(
-            assets=[table_key], deadline_cron=freshness_deadline_cron(source), timezone=source.timezone,
-        ))
+def table_freshness(source: SourceSettings) -> dg.FreshnessPolicy:
+    """Fresh when the table was materialized in the day before each deadline; evaluated by the freshness daemon.
 
-
-def freshness_sensor(source: SourceSettings, checks: list[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.SupersessionWarning)
-        return dg.build_sensor_for_freshness_checks(
-            freshness_checks=checks, name=f"{source.name}_freshness", default_status=_running_unless_none(source),
-        )
+    Not ``build_time_partition_freshness_checks``: its check joins every run of the table (one more
+    step per run) and needs a sensor of its own; the policy costs the runs nothing.
+    """
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=freshness_deadline_cron(source), lower_bound_delta=dt.timedelta(days=1),
+        timezone=source.timezone,
+    )

@@ -6,7 +6,7 @@ import dagster as dg
 
 from es_assets.config import Settings
 from es_assets.defs.assets import asset_keys, source_assets
-from es_assets.defs.automation import automation_sensor, freshness_checks, freshness_sensor
+from es_assets.defs.automation import automation_sensor
 from es_assets.defs.jobs import source_job
 from es_assets.defs.resources import resources_for
 from es_assets.defs.schedules import build_daily_schedule
@@ -15,10 +15,8 @@ from es_assets.defs.sensors import build_new_indices_sensor
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     jobs = {source.name: source_job(source) for source in settings.sources}
-    freshness = {source.name: freshness_checks(source, asset_keys(source.name)[2]) for source in settings.sources}
     return dg.Definitions(
         assets=[asset for source in settings.sources for asset in source_assets(source, settings.lake, settings.catalog)],
-        asset_checks=[check for checks in freshness.values() for check in checks],
         jobs=list(jobs.values()),
         sensors=[
             sensor
@@ -26,7 +24,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             for sensor in (
                 build_new_indices_sensor(source, jobs[source.name]),
                 automation_sensor(source, asset_keys(source.name)[2]),
-                freshness_sensor(source, freshness[source.name]),
             )
         ],
         schedules=[build_daily_schedule(source, jobs[source.name]) for source in settings.sources],
