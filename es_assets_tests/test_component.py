@@ -108,6 +108,7 @@ def test_a_scaffolded_component_checks_lists_and_launches_a_backfill(es_url: str
     assert table_rows == (DOCS_PER_DAY * len(DAYS),)
 
 
+@pytest.mark.integration
 @pytest.mark.slow
 def test_dg_check_reports_every_mistake_of_the_component_with_its_field(tmp_path: Path) -> None:
     env = dg_project(tmp_path)

@@ -56,6 +56,7 @@ def test_partitions_follow_each_source(tmp_path: Path) -> None:
     assert k8s.get_first_partition_key() == "2026-11-01"
 
 
+@pytest.mark.integration
 def test_dagster_validates_the_workspace() -> None:
     env = {**os.environ, "ES_ASSETS_CONFIG": str(PROJECT / "es_assets.yaml")}
     result = subprocess.run(
