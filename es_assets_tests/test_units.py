@@ -174,3 +174,25 @@ def test_mapping_types_walk_objects_and_join_conflicting_types() -> None:
     assert mapping_types(mappings) == {
         "message": "keyword | text", "kubernetes": "object", "kubernetes.pod": "keyword",
     }
+
+
+# --- the staged partition's file list under concurrent slice threads --------------------------------
+
+
+def test_staged_files_added_and_dropped_from_many_threads_are_all_accounted_for(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from es_assets.lake.base import StagedFile, StagedPartition
+
+    staged = StagedPartition("k8s_logs", dt.date(2026, 11, 20), "v1", tmp_path, str(tmp_path))
+
+    def slice_files(slice_id: int) -> None:
+        for seq in range(200):
+            staged.add_file(StagedFile(f"part-{slice_id}-{seq}.parquet", 1, 1))
+            if seq % 2:  # a discarded file: the slice restarted
+                staged.drop_file(f"part-{slice_id}-{seq}.parquet")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(slice_files, range(8)))
+    names = {f.name for f in staged.files}
+    assert names == {f"part-{s}-{q}.parquet" for s in range(8) for q in range(0, 200, 2)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 import uuid
 from pathlib import Path
 from typing import Any, ContextManager, Protocol
@@ -46,14 +47,32 @@ class StagedFile:
 
 @dataclasses.dataclass
 class StagedPartition:
-    """A day's new version, being written; invisible to readers until published."""
+    """A day's new version, being written; invisible to readers until published.
+
+    Slice threads add and drop files concurrently: they go through :meth:`add_file` and
+    :meth:`drop_file`, which hold a lock, and readers see a snapshot in :attr:`files`.
+    """
 
     source: str
     day: dt.date
     version: str
     directory: Path  # the local directory the slice writers write into
     location: str  # where the version lives once published (a path or an s3:// URI)
-    files: list[StagedFile] = dataclasses.field(default_factory=list)
+    _files: list[StagedFile] = dataclasses.field(default_factory=list, repr=False)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def files(self) -> list[StagedFile]:
+        with self._lock:
+            return list(self._files)
+
+    def add_file(self, staged_file: StagedFile) -> None:
+        with self._lock:
+            self._files.append(staged_file)
+
+    def drop_file(self, name: str) -> None:
+        with self._lock:
+            self._files = [f for f in self._files if f.name != name]
 
 
 class Lake(Protocol):

@@ -108,11 +108,11 @@ class LocalLake:
                     shutil.rmtree(staged.directory, ignore_errors=True)
 
     def closed(self, staged: StagedPartition, path: Path, rows: int) -> None:
-        staged.files.append(StagedFile(path.name, rows, path.stat().st_size))
+        staged.add_file(StagedFile(path.name, rows, path.stat().st_size))
 
     def discarded(self, staged: StagedPartition, path: Path) -> None:
         path.unlink(missing_ok=True)
-        staged.files = [f for f in staged.files if f.name != path.name]
+        staged.drop_file(path.name)
 
     def publish(self, staged: StagedPartition, manifest: dict[str, Any]) -> None:
         """Make the staged version the day's only visible version, in one atomic rename."""
