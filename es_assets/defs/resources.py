@@ -38,6 +38,15 @@ def _set(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def _env_var(secret: Secret | None) -> dg.EnvVar | None:
+    """The secret as its environment variable: the run's process reads the value, Dagster keeps the name."""
+    if secret is None:
+        return None
+    if secret.env_var is None:
+        raise ValueError("a secret for a resource must come from an ${ENV_VAR} reference")
+    return dg.EnvVar(secret.env_var)
+
+
 class ElasticsearchResource(dg.ConfigurableResource):
     """The Elasticsearch/OpenSearch cluster the sources are read from."""
 
@@ -54,9 +63,9 @@ class ElasticsearchResource(dg.ConfigurableResource):
     def from_settings(cls, settings: ElasticsearchSettings) -> "ElasticsearchResource":
         return cls(
             hosts=list(settings.hosts),
-            api_key=dg.EnvVar(settings.api_key.env_var) if settings.api_key and settings.api_key.env_var else None,
+            api_key=_env_var(settings.api_key),
             username=settings.username,
-            password=dg.EnvVar(settings.password.env_var) if settings.password and settings.password.env_var else None,
+            password=_env_var(settings.password),
             ca_certs=settings.ca_certs,
             verify_certs=settings.verify_certs,
             request_timeout_seconds=settings.request_timeout_s,
