@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol, Sequence
 
-from es_assets.config import CatalogSettings, LakeSettings
+from es_assets.config import CatalogSettings, LakeSettings, SourceSettings
 from es_assets.lake.base import Lake
 from es_assets.schema.fields import SourceSchema
 
@@ -21,6 +21,16 @@ class Catalog(Protocol):
     def preview(self, source: str, day: dt.date) -> tuple[list[str], list[tuple[Any, ...]]]: ...
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+
+def catalogue_days(catalog: Catalog, lake: Lake, source: SourceSettings, days: Sequence[dt.date]) -> None:
+    """Point the source's table at the published days, then remove the versions readers no longer use."""
+    registered = lake.registered_fields(source.name)
+    assert registered is not None  # a published day registered its columns
+    schema = SourceSchema(fields=registered, timestamp_field=source.timestamp_field)
+    catalog.register(source.name, lake, days, schema, source.start_date)
+    for day in days:  # readers now use the new versions: the old ones can go
+        lake.remove_stale_versions(source.name, day)
 
 
 def open_catalog(catalog: CatalogSettings, lake: LakeSettings) -> Catalog:

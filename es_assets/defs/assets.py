@@ -15,8 +15,8 @@ from es_assets.defs import checks, metadata
 from es_assets.defs.automation import table_follows_parquet, table_freshness
 from es_assets.defs.partitions import daily_partitions
 from es_assets.defs.resources import CatalogResource, ElasticsearchResource, LakeResource
+from es_assets.catalog import catalogue_days
 from es_assets.extract import extract_day
-from es_assets.schema.fields import SourceSchema
 from es_assets.source.cluster import plan_day
 from es_assets.source.discovery import discover_days
 
@@ -140,12 +140,7 @@ def source_assets(source: SourceSettings, lake: LakeSettings, catalog: CatalogSe
             raise dg.Failure(
                 f"{name}: no Parquet published for {', '.join(map(str, missing))}; materialize parquet/{name} first"
             )
-        registered = the_lake.registered_fields(name)
-        assert registered is not None  # a published day registered its columns
-        schema = SourceSchema(fields=registered, timestamp_field=source.timestamp_field)
-        the_catalog.register(name, the_lake, days, schema, source.start_date)
-        for day in days:  # readers now use the new versions: the old ones can go
-            the_lake.remove_stale_versions(name, day)
+        catalogue_days(the_catalog, the_lake, source, days)
         return dg.MaterializeResult(
             metadata=metadata.for_table(the_catalog, the_lake, name, days),
             check_results=[checks.table_result(the_catalog.problems(name, the_lake, days), len(days))],
