@@ -14,10 +14,9 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Callable, Iterator
 
-from es_assets.config import LakeSettings, SourceSettings
+from es_assets.config import SourceSettings
 from es_assets.errors import ContextLost, IncompleteExtraction
-from es_assets.lake import open_lake
-from es_assets.lake.base import StagedPartition, StagedSink
+from es_assets.lake.base import Lake, StagedPartition, StagedSink
 from es_assets.lake.parquet_files import ROW_GROUP_BUDGET_ROWS, SliceFileWriter
 from es_assets.schema.fields import SourceSchema, build_schema, select_fields
 from es_assets.schema.pages import Page, PageParser
@@ -93,7 +92,7 @@ class _SliceOutcome:
 def extract_day(
     http: EsHttp,
     source: SourceSettings,
-    lake_settings: LakeSettings,
+    lake: Lake,
     plan: DayPlan,
     on_progress: Callable[[Progress], None] | None = None,
     progress_interval_s: float = PROGRESS_INTERVAL_S,
@@ -105,7 +104,7 @@ def extract_day(
     ``run_id`` (the orchestrator's) is recorded with the published day.
     """
     started = time.monotonic()
-    lake = open_lake(lake_settings)
+    lake_settings = lake.settings
     todays_schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)
     todays_fields = select_fields(todays_schema.fields, source.source_includes, source.source_excludes)
     fields, drift = reconcile(lake.registered_fields(source.name), todays_fields)

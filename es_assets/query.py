@@ -33,7 +33,7 @@ def run_query(sql: str, config_path: str | None = None, previous_version_of: tup
     before the commit that last replaced ``day``: time travel to the day's previous version.
     """
     settings = load_settings(config_path)
-    catalog = open_catalog(settings)
+    catalog = open_catalog(settings.catalog, settings.lake)
     if previous_version_of is None:
         return catalog.query(sql)
     if settings.lake.table_format != "iceberg":

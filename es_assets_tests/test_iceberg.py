@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 import signal
 import time
 from pathlib import Path
@@ -411,10 +412,10 @@ def test_snapshots_past_the_retention_expire_and_their_files_go(tmp_path: Path, 
 
 
 @pytest.mark.parametrize(("lake", "catalog", "message"), [
-    ({"table_format": "delta"}, None, "lake.table_format: 'delta' is not one of hive, iceberg"),
+    ({"table_format": "delta"}, None, "lake.table_format: 'delta' is not one of 'hive', 'iceberg'"),
     ({"iceberg": {"snapshot_retention_hours": 5}}, None, "lake.iceberg: only applies to lake.table_format: iceberg"),
     ({"table_format": "iceberg", "iceberg": {"snapshot_retention_hours": 0}}, None,
-     "lake.iceberg.snapshot_retention_hours: expected a positive integer"),
+     "lake.iceberg.snapshot_retention_hours: input should be greater than 0"),
     ({"table_format": "iceberg", "uri": "s3://bucket/lake"}, None, "keeps an s3:// lake in Glue"),
 ])
 def test_iceberg_settings_are_validated(lake: dict[str, Any], catalog: dict[str, Any] | None, message: str,
@@ -425,7 +426,7 @@ def test_iceberg_settings_are_validated(lake: dict[str, Any], catalog: dict[str,
         "catalog": catalog or {"kind": "duckdb", "duckdb_path": "./catalog.duckdb"},
         "sources": [{"name": "src", "index": "logs-*", "timestamp_field": "@timestamp", "start_date": "2026-06-01"}],
     }
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("'", "'")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         parse_settings(raw, base_dir=tmp_path, env={})
 
 

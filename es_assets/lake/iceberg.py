@@ -84,7 +84,7 @@ class IcebergLake:
 
             self._s3 = None
             self.filesystem = pafs.LocalFileSystem()
-            self._registry = LocalLake(settings.uri)
+            self._registry = LocalLake(settings)
         # Per staged version: each closed file's name, footer and size (the commit's statistics).
         self._footers: dict[str, list[tuple[str, pq.FileMetaData, int]]] = {}
         self._started: dict[str, float] = {}
