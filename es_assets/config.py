@@ -235,17 +235,11 @@ Compression = Literal["zstd", "snappy", "gzip", "lz4", "none"]
 class IcebergSettings(_Section):
     catalog_path: OwnedPath | None = None  # the local SQL catalog (SQLite); default <lake>/_iceberg_catalog.db
     snapshot_retention_hours: PositiveInt = 168  # older snapshots expire (the current one always stays)
-    # Not keys of the file: copied from catalog (kind athena) by Settings._iceberg_catalog.
+    # Derived, not for the file: Settings._iceberg_catalog copies them from the catalog (kind athena)
+    # and overwrites anything written here; they are fields so that the lake resource round-trips them.
     glue_database: str | None = None
     glue_region: str | None = None
     glue_endpoint_url: str | None = None
-
-    @model_validator(mode="after")
-    def _glue_comes_from_the_catalog(self) -> "IcebergSettings":
-        given = sorted({"glue_database", "glue_region", "glue_endpoint_url"} & self.model_fields_set)
-        if given:
-            raise _problem("set by the catalog section (catalog.database, region, endpoint_url)", field=given[0])
-        return self
 
 
 def _iceberg_catalog(settings: "Settings") -> "Settings":

@@ -93,6 +93,16 @@ class ElasticsearchResource(dg.ConfigurableResource):
             http.close()
 
 
+class IcebergConfig(dg.Config):
+    """``lake.iceberg`` (see :class:`es_assets.config.IcebergSettings`)."""
+
+    catalog_path: Optional[str] = None
+    snapshot_retention_hours: int = 168
+    glue_database: Optional[str] = None
+    glue_region: Optional[str] = None
+    glue_endpoint_url: Optional[str] = None
+
+
 class LakeResource(dg.ConfigurableResource):
     """Where the Parquet files go: a local directory or an S3 prefix. One lake object per run."""
 
@@ -104,6 +114,8 @@ class LakeResource(dg.ConfigurableResource):
     region: Optional[str] = None
     sse: Optional[str] = None
     kms_key_id: Optional[str] = None
+    table_format: str = "hive"
+    iceberg: Optional[IcebergConfig] = None
     _lake: Optional[Lake] = PrivateAttr(None)
 
     @classmethod
