@@ -14,10 +14,15 @@ from es_assets.config import SourceSettings
 from es_assets.defs import checks, metadata
 from es_assets.defs.partitions import daily_partitions
 from es_assets.defs.resources import CatalogResource, ElasticsearchResource, LakeResource
+from es_assets.errors import SmallerDayRefused
 from es_assets.extract import extract_day
 from es_assets.schema.fields import SourceSchema
 from es_assets.source.cluster import plan_day
 from es_assets.source.discovery import discover_days
+
+# A run with this tag set to "true" may replace published days with smaller ones (documents deleted on purpose).
+ALLOW_SMALLER_DAY_TAG = "es_assets/allow_smaller_day"
+
 
 def asset_keys(source: str) -> tuple[dg.AssetKey, dg.AssetKey, dg.AssetKey]:
     return dg.AssetKey(["elasticsearch", source]), dg.AssetKey(["parquet", source]), dg.AssetKey(["athena", source])
@@ -90,6 +95,7 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
     ) -> dg.MaterializeResult:
         settings = elasticsearch.settings()
         source_settings = settings.source(name)
+        allow_smaller = context.run.tags.get(ALLOW_SMALLER_DAY_TAG, "").lower() == "true"
         results = []
         with elasticsearch.connect() as (http, cluster):
             for day in days_of(context):
@@ -98,10 +104,27 @@ def source_assets(source: SourceSettings) -> list[dg.AssetsDefinition]:
                     f"{name} {day}: extracting {plan.total:,} documents from {plan.index_expression or 'no index'} "
                     f"with {plan.slices(source_settings.slices)} slices ({cluster.label})"
                 )
-                result = extract_day(
-                    http, source_settings, settings.lake, plan,
-                    on_progress=lambda progress, day=day: context.log.info(f"{name} {day}: {progress}"),
-                )
+                try:
+                    result = extract_day(
+                        http, source_settings, settings.lake, plan,
+                        on_progress=lambda progress, day=day: context.log.info(f"{name} {day}: {progress}"),
+                        allow_smaller=allow_smaller,
+                    )
+                except SmallerDayRefused as refused:
+                    raise dg.Failure(
+                        f"{refused}; to publish the smaller day on purpose, run it again with the run tag "
+                        f'{ALLOW_SMALLER_DAY_TAG}: "true"',
+                        metadata={"lake_rows": refused.lake_rows, "cluster_rows": refused.cluster_rows,
+                                  "vanished_indices": dg.MetadataValue.json(list(refused.vanished_indices))},
+                    ) from refused
+                if result.late_documents:
+                    context.log.warning(
+                        f"{name} {day}: {result.late_documents:,} documents were indexed into the day after it was "
+                        f"counted ({result.counted_rows:,}); the lake has all {result.rows:,}"
+                    )
+                if result.previous_rows is not None and result.rows < result.previous_rows:
+                    context.log.warning(f"{name} {day}: {result.rows:,} rows replace the lake's {result.previous_rows:,} "
+                                        f"({ALLOW_SMALLER_DAY_TAG} is set)")
                 context.log.info(
                     f"{name} {day}: wrote {result.rows:,} rows in {result.files} files "
                     f"({result.bytes:,} bytes, {result.docs_per_second:,.0f} docs/s)"

@@ -56,11 +56,14 @@ def for_extractions(results: Sequence[DayResult], lake_uri: str, table: str) -> 
         "unmapped_documents": sum(r.unmapped_documents for r in results),
         "exact_path_pages": sum(r.exact_pages for r in results),
         "context_restarts": sum(r.context_restarts for r in results),
+        "elasticsearch_count": sum(r.counted_rows for r in results),
+        # Documents indexed into a day between its count and its point in time: in the lake, and said so.
+        "late_documents": sum(r.late_documents for r in results),
         "days": dg.MetadataValue.md(
             _markdown_table(
-                ["day", "rows", "files", "bytes", "docs/s", "slices", "method"],
-                [[r.day, f"{r.rows:,}", str(r.files), f"{r.bytes:,}", f"{r.docs_per_second:,.0f}", str(r.slices),
-                  r.method] for r in results],
+                ["day", "rows", "counted", "late", "files", "bytes", "docs/s", "slices", "method"],
+                [[r.day, f"{r.rows:,}", f"{r.counted_rows:,}", f"{r.late_documents:,}", str(r.files), f"{r.bytes:,}",
+                  f"{r.docs_per_second:,.0f}", str(r.slices), r.method] for r in results],
             )
         ),
     }
