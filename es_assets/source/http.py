@@ -144,7 +144,8 @@ class EsHttp:
                     try:
                         return parse(data)
                     except TruncatedResponse as exc:
-                        failure, error = f"a body cut short from {host} ({len(data):,} bytes)", exc
+                        failure = f"a body cut short from {host} ({len(data):,} bytes)"
+                        error = TruncatedResponse(f"{method} {path.split('?')[0]} on {host}: {exc}")
                 else:
                     error = _classify(status, data, method, path, host)
                     if not _is_transient(status, data):
