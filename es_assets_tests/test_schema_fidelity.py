@@ -142,7 +142,8 @@ CASES = [
     Case("integer_and_long_in_one_day_stay_int64", DAY1, {"bytes": 2147483647}),
     # Coercion.
     Case("string_in_long", DAY1, {"http": {"status_code": "404"}}),
-    Case("fraction_in_long_truncated", DAY1, {"http": {"status_code": 1.9}}),
+    Case("fraction_in_long_kept_in_unmapped", DAY1, {"http": {"status_code": 1.9}}),
+    Case("integral_fraction_in_long", DAY1, {"http": {"status_code": 2.0}}),
     Case("string_true_in_boolean", DAY1, {"ok": "true"}),
     Case("string_false_in_boolean", DAY1, {"ok": "false"}),
     Case("numbers_and_booleans_in_string_fields", DAY1, {"user": 12, "message": 1.5, "Host": True}),
@@ -169,7 +170,7 @@ CASES = [
     Case("timestamp_date_only", DAY1, {"@timestamp": "2026-11-20"}),
     Case("timestamp_epoch_millis_number", DAY1, {"@timestamp": 1795132801234}),
     Case("timestamp_epoch_millis_string", DAY1, {"@timestamp": "1795140000000"}),
-    Case("timestamp_nanoseconds_truncated_to_ms", DAY1, {"@timestamp": "2026-11-20T10:00:00.123456789Z"}),
+    Case("timestamp_nanoseconds_at_ms_and_in_unmapped", DAY1, {"@timestamp": "2026-11-20T10:00:00.123456789Z"}),
     Case("custom_format_date", DAY1, {"legacy_time": "2026/11/20 23:59:59"}),
     Case("epoch_second_string", DAY1, {"epoch_s": "1795132801"}),
     Case("date_nanos_with_offset", DAY1, {"logged_at_ns": "2026-11-20T10:00:00.987654321+01:00"}),
@@ -361,10 +362,13 @@ def field_value(spec: dict[str, Any], raw: Any, path: str, unmapped: dict[str, A
 
 def leaf_value(spec: dict[str, Any], raw: Any, path: str, unmapped: dict[str, Any]) -> Any:
     try:
-        return convert(spec, raw)
+        value = convert(spec, raw)
     except (ValueError, TypeError, ArithmeticError, KeyError):
-        unmapped[path] = raw  # "a value that cannot be coerced is kept in _unmapped instead"
+        unmapped[path] = raw  # "the column is null and the original JSON value is kept in _unmapped"
         return None
+    if es_type(spec) == "date" and epoch_ns(raw, spec.get("format")) % 10**6:
+        unmapped[path] = raw  # "digits below the column's unit: ... its original text is kept in _unmapped as well"
+    return value
 
 
 def convert(spec: dict[str, Any], raw: Any) -> Any:
@@ -373,13 +377,14 @@ def convert(spec: dict[str, Any], raw: Any) -> Any:
         return raw if isinstance(raw, str) else json.dumps(raw)  # "a number in a string column is its JSON text"
     if isinstance(raw, bool) and kind != "boolean":
         raise TypeError("Elasticsearch takes no boolean as a number or a date")
-    if kind in INTEGER_TYPES:  # "10" → 10; 1.9 → 1 (Elasticsearch truncates)
-        number = int(decimal.Decimal(raw)) if isinstance(raw, str) else int(raw)
-        if not -(2**63) <= number < 2**63:
-            raise ValueError("beyond int64")
-        return number
-    if kind == "unsigned_long":
-        return decimal.Decimal(int(decimal.Decimal(raw)) if isinstance(raw, str) else raw)
+    if kind in INTEGER_TYPES | {"unsigned_long"}:  # "10" → 10, 2.0 → 2; 1.9 is no integer ("exact or not at all")
+        number = decimal.Decimal(raw) if isinstance(raw, (str, float)) else raw
+        if number != int(number) or (isinstance(raw, float) and abs(raw) > 2**53):
+            raise ValueError("not an integer, exactly")
+        low, high = (0, 2**64) if kind == "unsigned_long" else (-(2**63), 2**63)
+        if not low <= number < high:
+            raise ValueError("beyond the column's range")
+        return int(number) if kind in INTEGER_TYPES else decimal.Decimal(int(number))
     if kind in DOUBLE_TYPES:
         return float(raw)
     if kind == "boolean":

@@ -37,7 +37,9 @@ def parquet_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(DUPLICATES_CHECK, asset=key,
                           description="No (_index, _id) appears twice in the day's files (read back with DuckDB)."),
         dg.AssetCheckSpec(SCHEMA_CHECK, asset=key,
-                          description="The day's mappings agree with the table's registered column types."),
+                          description="No column changed kind (long → keyword, object → scalar, scalar ↔ list) against the "
+                                      "registered types or another day's files; new fields are drift (new_columns), "
+                                      "not conflicts."),
     ]
 
 

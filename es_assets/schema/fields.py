@@ -20,9 +20,9 @@ sampled documents, so a day with an odd first document still gets the same colum
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import fnmatch
 import hashlib
-import json
 import re
 from typing import Any, Iterable, Mapping
 
@@ -306,8 +306,29 @@ def column_names(keys: Iterable[str], reserved: set[str]) -> dict[str, str]:
 
 
 def json_text(value: Any) -> str:
-    """How a value that has no typed column is stored: compact JSON, keys sorted."""
+    """How a value that has no typed column is stored: compact JSON, keys sorted, numbers exact.
+
+    A ``Decimal`` (a literal no double stands for, see ``conversions.exact_json_float``) and an
+    integer wider than 64 bits are written from their own digits.
+    """
     try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    except orjson.JSONEncodeError:  # an integer wider than 64 bits: the standard library keeps it exact
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return orjson.dumps(value, default=_decimal_digits, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer wider than 64 bits, which orjson refuses
+        return orjson.dumps(_wide_integers_as_digits(value), default=_decimal_digits,
+                            option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _decimal_digits(value: Any) -> orjson.Fragment:
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _wide_integers_as_digits(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _wide_integers_as_digits(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wide_integers_as_digits(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return orjson.Fragment(str(value))
+    return value

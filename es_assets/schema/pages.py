@@ -4,16 +4,19 @@ The fast path hands the whole page to pyarrow's JSON reader with an explicit sch
 the mapping, so no Python object is created per document. The reader is strict: any document
 that does not fit the mapping exactly (an unmapped field, an array in a scalar field, a number
 sent as a string ...) makes it fail, and that page is parsed again by the exact path
-(:class:`~es_assets.schema.values.DocumentNormalizer`). Both paths give identical tables for
-documents that fit; a test holds them to that.
+(:class:`~es_assets.schema.values.DocumentNormalizer`). The reader also rounds a few numbers
+silently (``1e-400`` to 0, ``9007199254740993`` to a double, ``NaN``): pages with such a number
+take the exact path too, so the fast path never accepts a value the exact path would keep in
+``_unmapped``. Both paths give identical tables; tests hold them to that.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import json
 import re
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 import pyarrow as pa
@@ -21,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from es_assets.errors import IncompleteExtraction, TruncatedResponse
+from es_assets.schema.conversions import exact_json_float
 from es_assets.schema.fields import ID_COLUMN, INDEX_COLUMN, UNMAPPED_COLUMN, SourceSchema, json_text
 from es_assets.schema.values import DocumentNormalizer
 
@@ -85,6 +89,8 @@ class PageParser:
         return self._parse_exact(data, where)
 
     def _parse_fast(self, data: bytes, where: str) -> Page:
+        if _NUMBER_PYARROW_WOULD_ROUND.search(data) is not None:
+            raise pa.ArrowInvalid("a number pyarrow would change")  # the exact path keeps it
         response = pajson.read_json(
             pa.BufferReader(data),
             read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=False),
@@ -101,6 +107,9 @@ class PageParser:
         source = hits.field("_source")
         if source.null_count:
             raise pa.ArrowInvalid("a hit without _source")  # the exact path explains it
+        if any(pc.any(pc.greater_equal(pc.abs(leaf), _LARGEST_EXACT_INTEGER_IN_A_DOUBLE)).as_py()
+               for leaf in _double_leaves(source)):
+            raise pa.ArrowInvalid("a double from 2**53 up may be a rounded integer")  # the exact path checks it
         columns = source.view(pa.struct([pa.field(f.name, f.arrow_type) for f in self.schema.fields]))
         arrays = [hits.field("_index"), hits.field("_id")] + columns.flatten() + [
             pa.nulls(len(hits), pa.string())
@@ -150,21 +159,43 @@ class PageParser:
 
 
 def _load_json(data: bytes, where: str) -> Any:
-    """orjson where it is exact; the standard library where orjson is not (integers wider than
-    64 bits, which orjson turns into floats; lone UTF-16 surrogates, which it refuses)."""
-    if _WIDE_INTEGER.search(data) is None:
+    """orjson where it is exact; the standard library where orjson is not (numbers a double or an
+    int64 cannot stand for, which orjson rounds; lone UTF-16 surrogates, which it refuses)."""
+    if _NUMBER_ORJSON_WOULD_ROUND.search(data) is None:
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
     try:
-        return _replace_lone_surrogates(json.loads(data))
+        return _replace_lone_surrogates(
+            json.loads(data, parse_float=exact_json_float, parse_constant=decimal.Decimal)
+        )
     except ValueError as exc:
         raise TruncatedResponse(f"{where}: the response is not whole JSON ({exc}); it was cut off") from None
 
 
-# A JSON number (not digits inside a string) of 20 or more digits: after ':', ',' or '['.
-_WIDE_INTEGER = re.compile(rb"(?<=[:,\[])\s*-?\d{20,}(?![\d.eE])")
+# JSON numbers (not digits inside strings: after ':', ',' or '[') that pyarrow's reader turns into
+# another value without an error: -0 (the integer) becomes the double -0.0, NaN and Infinity (not
+# JSON, but servers may pass them through) become floats, 1e-400 and 0.000...1 become 0.
+_PYARROW_WOULD_ROUND = (
+    rb"(?:-0"
+    rb"|-?(?:NaN|Infinity)"
+    rb"|-?[\d.]+[eE][-+]?\d{3,}"  # an exponent of three digits: beyond a double's range, or near it
+    rb"|-?0\.0{300,}\d*"
+    rb")(?=\s*[,}\]])"  # followed by what follows a value (not by more of a string)
+)
+_NUMBER_PYARROW_WOULD_ROUND = re.compile(rb"(?<=[:,\[])\s*" + _PYARROW_WOULD_ROUND)
+# orjson rounds those too, and the literals a float may not stand for: up to 15 significant
+# digits a double always does; with 16 or more it may not (4503599627370496.5 reads as an integer).
+_NUMBER_ORJSON_WOULD_ROUND = re.compile(
+    rb"(?<=[:,\[])\s*(?:" + _PYARROW_WOULD_ROUND
+    + rb"|-?\d{20,}(?![\d.eE])|-\d{19}(?![\d.eE])"  # an integer beyond int64 / uint64
+    + rb"|-?(?=\d*\.)[\d.]{17,}"  # 16 or more digits with a fraction
+    + rb"|-?\d{16,}[eE]"  # 16 or more digits with an exponent
+    + rb")"
+)
+# From 2**53 up not every integer is a double: pyarrow reads 9007199254740993 as 2**53, silently.
+_LARGEST_EXACT_INTEGER_IN_A_DOUBLE = 2.0**53
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -177,6 +208,17 @@ def _replace_lone_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [_replace_lone_surrogates(v) for v in value]
     return value
+
+
+def _double_leaves(array: pa.Array) -> Iterator[pa.Array]:
+    """Every float64 array inside a (struct / list) array, children of nulls included."""
+    if pa.types.is_struct(array.type):
+        for i in range(array.type.num_fields):
+            yield from _double_leaves(array.field(i))
+    elif pa.types.is_list(array.type):
+        yield from _double_leaves(array.values)
+    elif pa.types.is_float64(array.type):
+        yield array
 
 
 def check_page_health(shards: dict[str, Any] | None, timed_out: bool | None, where: str) -> None:
