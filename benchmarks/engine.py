@@ -12,6 +12,7 @@ from typing import Any
 
 from es_assets.config import parse_settings
 from es_assets.extract import extract_day
+from es_assets.lake import open_lake
 from es_assets.source.cluster import detect_cluster, plan_day
 from es_assets.source.http import EsHttp
 
@@ -50,7 +51,7 @@ def prepare(job: Job) -> VariantRun:
         try:
             cluster = detect_cluster(http)
             plan = plan_day(http, cluster, source, source.start_date)
-            result = extract_day(http, source, settings.lake, plan)
+            result = extract_day(http, source, open_lake(settings.lake), plan)
         finally:
             http.close()
         return result.rows, {

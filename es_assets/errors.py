@@ -6,7 +6,15 @@ class EsAssetsError(Exception):
 
 
 class ConfigError(EsAssetsError):
-    """The configuration file is invalid; the message names the field."""
+    """The configuration is invalid: one ``<field>: <what to fix>`` line per problem, all at once."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else (message,)
+
+    @classmethod
+    def of(cls, problems: list[str]) -> "ConfigError":
+        return cls("\n".join(problems), tuple(problems))
 
 
 class ClusterError(EsAssetsError):

@@ -15,11 +15,10 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Callable, Iterator
 
-from es_assets.config import LakeSettings, SourceSettings
+from es_assets.config import SourceSettings
 from es_assets.day_guards import late_documents, refuse_smaller_day
 from es_assets.errors import ContextLost, IncompleteExtraction
-from es_assets.lake import open_lake
-from es_assets.lake.base import StagedPartition, StagedSink
+from es_assets.lake.base import Lake, StagedPartition, StagedSink
 from es_assets.lake.parquet_files import ROW_GROUP_BUDGET_ROWS, SliceFileWriter
 from es_assets.schema.fields import SourceSchema, build_schema, select_fields
 from es_assets.schema.pages import Page, PageParser
@@ -98,7 +97,7 @@ class _SliceOutcome:
 def extract_day(
     http: EsHttp,
     source: SourceSettings,
-    lake_settings: LakeSettings,
+    lake: Lake,
     plan: DayPlan,
     on_progress: Callable[[Progress], None] | None = None,
     progress_interval_s: float = PROGRESS_INTERVAL_S,
@@ -111,7 +110,7 @@ def extract_day(
     is read (:class:`~es_assets.errors.SmallerDayRefused`) unless ``allow_smaller``.
     """
     started = time.monotonic()
-    lake = open_lake(lake_settings)
+    lake_settings = lake.settings
     published = lake.manifest(source.name, plan.day)
     refuse_smaller_day(source.name, plan.day, published, plan.total, plan.pattern_indices, allow_smaller)
     todays_schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)

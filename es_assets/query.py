@@ -25,7 +25,8 @@ ORDER BY dt, rank
 
 def run_query(sql: str, config_path: str | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run ``sql`` through the configured catalog: DuckDB locally, Athena on AWS."""
-    return open_catalog(load_settings(config_path)).query(sql)
+    settings = load_settings(config_path)
+    return open_catalog(settings.catalog, settings.lake).query(sql)
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -111,7 +111,13 @@ def test_checks_pass_and_metadata_describes_the_day(materialized: dict[str, Any]
     metadata = parquet_events[0].materialization.metadata
     assert metadata["rows"].value == len(DAYS) * DOCS_PER_DAY
     assert metadata["files"].value >= len(DAYS)
-    assert "dagster/column_schema" in metadata
+    columns = {c.name: c for c in metadata["dagster/column_schema"].schema.columns}
+    # Each column names its Elasticsearch path and mapping type (the demo maps these explicitly).
+    assert columns["kubernetes.namespace_name"].description == "Elasticsearch `kubernetes.namespace_name` (keyword)"
+    assert columns["timestamp"].description == "Elasticsearch `@timestamp` (date)"  # Athena-safe name
+    days = metadata["days"].value
+    assert [record.data["day"] for record in days.records] == [str(day) for day in DAYS]
+    assert sum(record.data["rows"] for record in days.records) == len(DAYS) * DOCS_PER_DAY
 
 
 def test_rematerializing_a_day_replaces_it_with_the_same_rows(materialized: dict[str, Any]) -> None:

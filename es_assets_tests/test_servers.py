@@ -17,6 +17,8 @@ import pytest
 from es_assets.demo import emulators as servers
 from es_assets.demo.emulators import free_port, start_opensearch_emulator, wait_until_ready
 
+pytestmark = pytest.mark.integration  # every test here starts a server
+
 
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as resp:

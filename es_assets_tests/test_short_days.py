@@ -212,7 +212,7 @@ def extract(settings: Settings, day: dt.date = DAY) -> DayResult:
     http = EsHttp(settings.elasticsearch)
     try:
         source = settings.sources[0]
-        return extract_day(http, source, settings.lake, plan_day(http, detect_cluster(http), source, day))
+        return extract_day(http, source, open_lake(settings.lake), plan_day(http, detect_cluster(http), source, day))
     finally:
         http.close()
 

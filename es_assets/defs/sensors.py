@@ -89,27 +89,26 @@ def build_new_indices_sensor(source: SourceSettings, job: dg.UnresolvedAssetJobD
     def new_indices_sensor(
         context: dg.SensorEvaluationContext, elasticsearch: ElasticsearchResource, lake: LakeResource
     ) -> dg.SensorResult | dg.SkipReason:
-        settings = elasticsearch.settings().source(name)
         the_lake = lake.lake()
         now = dt.datetime.now(dt.timezone.utc)
-        today = now.astimezone(settings.tz).date()
+        today = now.astimezone(source.tz).date()
         published = set(the_lake.published_days(name))
         with elasticsearch.connect(connections=2) as (http, _):
-            found = discover_days(http, settings, since=settings.start_date)
+            found = discover_days(http, source, since=source.start_date)
             to_count = [
                 day for day in found
-                if day < today and (day not in published or (today - day).days <= settings.late_data_days)
+                if day < today and (day not in published or (today - day).days <= source.late_data_days)
             ]
-            counts = day_counts(http, settings, sorted(to_count, reverse=True)[:MAX_RUNS_PER_TICK * 2])
+            counts = day_counts(http, source, sorted(to_count, reverse=True)[:MAX_RUNS_PER_TICK * 2])
         published_rows = {
             day: int(manifest["rows"])  # type: ignore[call-overload]
             for day in published if day in counts and (manifest := the_lake.manifest(name, day)) is not None
         }
         cursor = json.loads(context.cursor) if context.cursor else {}
-        decisions, notes = decide_runs(settings, found, counts, published_rows, cursor, now)
+        decisions, notes = decide_runs(source, found, counts, published_rows, cursor, now)
         decisions = decisions[:MAX_RUNS_PER_TICK]
         if not decisions:
-            seen = f"{len(found)} days in {settings.index}, {len(published)} in the lake"
+            seen = f"{len(found)} days in {source.index}, {len(published)} in the lake"
             return dg.SkipReason(
                 f"{seen}; every complete day is extracted and unchanged" + (f"; {'; '.join(notes[:3])}" if notes else "")
             )

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from es_assets.query import TOP_ERROR_NAMESPACES_SQL, format_table, run_query
 PROJECT = Path(__file__).resolve().parents[2]
 STATE = PROJECT / ".demo"
 SOURCE = "k8s_logs"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the colours of Dagster's console log
 
 
 def demo_days(days: int, today: dt.date | None = None) -> list[dt.date]:
@@ -46,7 +48,10 @@ def _environment(es_url: str, config: str = "es_assets.yaml") -> dict[str, str]:
         ES_ASSETS_CONFIG=str(PROJECT / config),
         DAGSTER_HOME=str(PROJECT / ".dagster_home"),
     )
-    Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
+    home = Path(env["DAGSTER_HOME"])
+    home.mkdir(exist_ok=True)
+    if not (home / "dagster.yaml").exists():  # the shipped one-machine instance (no first-start dialog)
+        (home / "dagster.yaml").write_text((PROJECT / "deploy" / "local" / "dagster.yaml").read_text())
     return env
 
 
@@ -79,10 +84,10 @@ def demo(days: int, docs_per_day: int, lake: str) -> None:
             selection = f"elasticsearch/{SOURCE},parquet/{SOURCE},athena/{SOURCE}"
             partition_range = f"{day_list[0]}...{day_list[-1]}"
             print(f"Materializing {selection} for {partition_range} through Dagster ...")
-            subprocess.run(
+            _materialize_showing_progress(
                 [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "es_assets.definitions",
                  "--select", selection, "--partition-range", partition_range],
-                cwd=PROJECT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env,
             )
             if lake == "s3":
                 columns, rows = _query_s3_lake(env["ES_ASSETS_CONFIG"], TOP_ERROR_NAMESPACES_SQL)
@@ -97,6 +102,22 @@ def demo(days: int, docs_per_day: int, lake: str) -> None:
                 print("Open the UI on the same data with `make dev` (http://127.0.0.1:3000).")
     finally:
         stop()
+
+
+def _materialize_showing_progress(command: list[str], env: dict[str, str]) -> None:
+    """Run the Dagster CLI, printing the assets' own log lines (plans, progress, results) as they come."""
+    log: list[str] = []
+    with subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, bufsize=1) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line)
+            # Dagster's CLI lines end in " - <step> - <message>"; the assets' messages start with the source.
+            message = _ANSI.sub("", line).rstrip().rsplit(" - ", 1)[-1]
+            if message.startswith(f"{SOURCE} "):
+                print(f"  {message}", flush=True)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command, stderr="".join(log[-200:]).encode())
 
 
 def _query_s3_lake(config: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:

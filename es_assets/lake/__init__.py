@@ -14,4 +14,4 @@ def open_lake(settings: LakeSettings) -> Lake:
         return S3Lake(settings)
     from es_assets.lake.local import LocalLake
 
-    return LocalLake(settings.uri)
+    return LocalLake(settings)

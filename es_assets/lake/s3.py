@@ -138,11 +138,11 @@ class S3Lake:
             str(path), self.bucket, self._version_key(staged, path.name), ExtraArgs=self._extra_args, Config=self.transfer
         )
         path.unlink()  # uploaded: local disk holds only the files still being written
-        staged.files.append(StagedFile(path.name, rows, size))
+        staged.add_file(StagedFile(path.name, rows, size))
 
     def discarded(self, staged: StagedPartition, path: Path) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._version_key(staged, path.name))
-        staged.files = [f for f in staged.files if f.name != path.name]
+        staged.drop_file(path.name)
 
     def publish(self, staged: StagedPartition, manifest: dict[str, Any]) -> None:
         """Swap the day's pointer to this version, unless another run published the day meanwhile."""

@@ -7,8 +7,8 @@ exception: a date finer than its column's unit (:class:`FinerThanTheUnit`).
 
 Numbers reach these functions as the exact path's loader produces them (see
 :func:`exact_json_float`): ``int`` for integer literals, ``float`` only where the double *is*
-the literal's number (finite, not underflowed, integral only if the literal is), otherwise
-``Decimal`` holding the literal's digits.
+the literal (its shortest text denotes the literal's number), otherwise ``Decimal`` holding the
+literal's digits.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ _ISO = re.compile(
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?"
 )
 _EPOCH = dt.date(1970, 1, 1)
-# dt.date has no year 0; the Gregorian calendar repeats every 400 years (146,097 days).
-_FOUR_CENTURIES_DAYS = 146_097
+_FOUR_CENTURIES_DAYS = 146_097  # the Gregorian calendar repeats every 400 years
 _JAVA_TO_STRPTIME = [("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"),
                      ("SSS", "%f"), ("Z", "%z"), ("'T'", "T")]
 
@@ -63,12 +62,10 @@ def exact_json_float(text: str) -> float | decimal.Decimal:
 
     A double stands for a literal when it is finite and its shortest text denotes the literal's
     number (``0.1``, ``1e23``); otherwise (``1e400``, ``1e-400``, ``4503599627370496.5``) the
-    literal's digits are kept as a ``Decimal``. orjson's floats are such doubles on every page
-    the exact path reads with orjson (``pages._NUMBER_ORJSON_WOULD_ROUND``), so a literal converts
-    the same whichever reader a page needed.
+    literal's digits are kept as a ``Decimal``, so that no rule below decides on a rounded number.
     """
     number = float(text)
-    if math.isfinite(number) and decimal.Decimal(repr(number)) == decimal.Decimal(text):
+    if repr(number) == text or (math.isfinite(number) and decimal.Decimal(repr(number)) == decimal.Decimal(text)):
         return number
     return decimal.Decimal(text)
 
@@ -115,9 +112,9 @@ def to_unsigned(raw: Any) -> decimal.Decimal:
 
 
 def to_double(raw: Any) -> float:
-    """The double a number written with a fraction or exponent denotes (``0.1`` is the double
-    nearest 0.1, as in a double field), if finite and, for a non-zero number, non-zero; an
-    integer (``3``, ``"3"``) only if a double holds it exactly (up to 2**53, and some beyond)."""
+    """The double nearest a number written with a fraction or exponent (``0.1``, and 0.0 for
+    ``1e-400``, as in a double field), if finite; an integer (``3``, ``"3"``) only if a double
+    holds it exactly (up to 2**53, and some beyond)."""
     number = _number(raw)
     if isinstance(number, float):
         return number  # the reader gives a float only where it is the literal (exact_json_float)
@@ -125,7 +122,7 @@ def to_double(raw: Any) -> float:
         value = float(number)
     except OverflowError:  # an int beyond a double's range
         raise NotExact("beyond the range of a double") from None
-    if not math.isfinite(value) or (value == 0 and number != 0):
+    if not math.isfinite(value):
         raise NotExact("beyond the range of a double")
     if isinstance(number, int) and value != number:
         raise NotExact("an integer a double cannot hold")
@@ -181,16 +178,15 @@ def to_geo_point(raw: Any) -> dict[str, float]:
 
 def to_timestamp(raw: Any, formats: tuple[str, ...], unit_ns: int) -> int:
     """The instant in the column's unit (10**6 ns for ``date``, 1 for ``date_nanos``), if it fits int64."""
-    instant = instant_ns(raw, formats)
-    value = math.floor(instant / unit_ns)
+    value, finer = divmod(instant_ns(raw, formats), unit_ns)  # floor: an instant before 1970 too
     if not INT64_RANGE[0] <= value < INT64_RANGE[1]:
         raise NotExact("outside the column's range of instants")
-    if value * unit_ns != instant:
-        raise FinerThanTheUnit(value)
-    return value
+    if finer:
+        raise FinerThanTheUnit(int(value))
+    return int(value)
 
 
-def instant_ns(raw: Any, formats: tuple[str, ...] = ()) -> Fraction:
+def instant_ns(raw: Any, formats: tuple[str, ...] = ()) -> int | Fraction:
     """Nanoseconds since the epoch (UTC) of an Elasticsearch date value, exactly (a fraction if finer)."""
     if isinstance(raw, bool):
         raise NotExact("a boolean is not a date")
@@ -205,11 +201,13 @@ def instant_ns(raw: Any, formats: tuple[str, ...] = ()) -> Fraction:
     for java_format in formats:
         parsed = _java_format_ns(raw, java_format)
         if parsed is not None:
-            return Fraction(parsed)
+            return parsed
     raise NotExact(f"not a date: {raw!r}")
 
 
-def _epoch_number(raw: Any) -> Fraction:
+def _epoch_number(raw: Any) -> int | Fraction:
+    if isinstance(raw, int):
+        return raw
     number = decimal.Decimal(repr(raw) if isinstance(raw, float) else raw)  # repr: the literal's shortest digits
     # Beyond ±10^25 no epoch value is an instant; the bound also keeps Fraction small.
     if not number.is_finite() or number.adjusted() > 25 or number.as_tuple().exponent < -30:  # type: ignore[operator]
@@ -217,13 +215,15 @@ def _epoch_number(raw: Any) -> Fraction:
     return Fraction(number)
 
 
-def _iso_ns(match: re.Match[str]) -> Fraction:
+def _iso_ns(match: re.Match[str]) -> int | Fraction:
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     hours, minutes, seconds = int(hour or 0), int(minute or 0), int(second or 0)
     if hours > 23 or minutes > 59 or seconds > 59:
         raise NotExact("not a time of day")
-    # ValueError for a day that does not exist (2026-02-30), as Elasticsearch refuses it.
-    days = (dt.date(int(year) + 400, int(month), int(day)) - _EPOCH).days - _FOUR_CENTURIES_DAYS
+    # ValueError for a day that does not exist (2026-02-30), as Elasticsearch refuses it. Year 0
+    # (1 BC, which pyarrow reads too) is counted as year 400, four centuries earlier.
+    cycles = 1 if year == "0000" else 0
+    days = (dt.date(int(year) + 400 * cycles, int(month), int(day)) - _EPOCH).days - cycles * _FOUR_CENTURIES_DAYS
     total = days * 86_400 + hours * 3600 + minutes * 60 + seconds
     if offset and offset != "Z":
         digits = offset[1:].replace(":", "")
@@ -231,7 +231,10 @@ def _iso_ns(match: re.Match[str]) -> Fraction:
         if offset_hours > 23 or offset_minutes > 59:
             raise NotExact("not a UTC offset")
         total -= (-1 if offset[0] == "-" else 1) * (offset_hours * 3600 + offset_minutes * 60)
-    return total * 1_000_000_000 + Fraction(int(fraction or "0") * 1_000_000_000, 10 ** len(fraction or "0"))
+    fraction = fraction or ""
+    if len(fraction) <= 9:  # the common case, in integers: Fraction is slow
+        return total * 1_000_000_000 + int(fraction.ljust(9, "0"))
+    return total * 1_000_000_000 + Fraction(int(fraction), 10 ** (len(fraction) - 9))
 
 
 def _java_format_ns(raw: str, java_format: str) -> int | None:

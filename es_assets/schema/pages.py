@@ -4,10 +4,11 @@ The fast path hands the whole page to pyarrow's JSON reader with an explicit sch
 the mapping, so no Python object is created per document. The reader is strict: any document
 that does not fit the mapping exactly (an unmapped field, an array in a scalar field, a number
 sent as a string ...) makes it fail, and that page is parsed again by the exact path
-(:class:`~es_assets.schema.values.DocumentNormalizer`). The reader also rounds a few numbers
-silently (``1e-400`` to 0, ``9007199254740993`` to a double, ``NaN``): pages with such a number
-take the exact path too, so the fast path never accepts a value the exact path would keep in
-``_unmapped``. Both paths give identical tables; tests hold them to that.
+(:class:`~es_assets.schema.values.DocumentNormalizer`). The reader also reads a few numbers
+otherwise than the exact path (``9007199254740993`` as 2**53 in a double field, ``NaN``, ``-0``):
+a page whose double columns hold such a value takes the exact path too, so the fast path never
+accepts a value the exact path would keep in ``_unmapped``. Both paths give identical tables;
+tests hold them to that.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import re
 from typing import Any, Iterator
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
@@ -89,8 +89,6 @@ class PageParser:
         return self._parse_exact(data, where)
 
     def _parse_fast(self, data: bytes, where: str) -> Page:
-        if _NUMBER_PYARROW_WOULD_ROUND.search(data) is not None:
-            raise pa.ArrowInvalid("a number pyarrow would change")  # the exact path keeps it
         response = pajson.read_json(
             pa.BufferReader(data),
             read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=False),
@@ -107,9 +105,8 @@ class PageParser:
         source = hits.field("_source")
         if source.null_count:
             raise pa.ArrowInvalid("a hit without _source")  # the exact path explains it
-        if any(pc.any(pc.greater_equal(pc.abs(leaf), _LARGEST_EXACT_INTEGER_IN_A_DOUBLE)).as_py()
-               for leaf in _double_leaves(source)):
-            raise pa.ArrowInvalid("a double from 2**53 up may be a rounded integer")  # the exact path checks it
+        if any(_doubles_the_exact_path_reads_otherwise(leaf) for leaf in _double_leaves(source)):
+            raise pa.ArrowInvalid("a double the reader may have rounded")  # the exact path decides
         columns = source.view(pa.struct([pa.field(f.name, f.arrow_type) for f in self.schema.fields]))
         arrays = [hits.field("_index"), hits.field("_id")] + columns.flatten() + [
             pa.nulls(len(hits), pa.string())
@@ -159,43 +156,24 @@ class PageParser:
 
 
 def _load_json(data: bytes, where: str) -> Any:
-    """orjson where it is exact; the standard library where orjson is not (numbers a double or an
-    int64 cannot stand for, which orjson rounds; lone UTF-16 surrogates, which it refuses)."""
-    if _NUMBER_ORJSON_WOULD_ROUND.search(data) is None:
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
+    """The standard library's reader, with every number exact: a float only where it is the
+    literal, else its digits (``conversions.exact_json_float``); integers of any width. (orjson
+    rounds ``4503599627370496.5`` to an integer and ``1e-400`` to 0, and a scan for such literals
+    costs as much as this reader.)"""
     try:
-        return _replace_lone_surrogates(
-            json.loads(data, parse_float=exact_json_float, parse_constant=decimal.Decimal)
-        )
+        response = json.loads(data, parse_float=exact_json_float, parse_constant=decimal.Decimal)
     except ValueError as exc:
         raise TruncatedResponse(f"{where}: the response is not whole JSON ({exc}); it was cut off") from None
+    # Only a \uD800-\uDFFF escape can make a lone surrogate; most pages have none, and the walk is costly.
+    return _replace_lone_surrogates(response) if _SURROGATE_ESCAPE.search(data) else response
 
 
-# JSON numbers (not digits inside strings: after ':', ',' or '[') that pyarrow's reader turns into
-# another value without an error: -0 (the integer) becomes the double -0.0, NaN and Infinity (not
-# JSON, but servers may pass them through) become floats, 1e-400 and 0.000...1 become 0.
-_PYARROW_WOULD_ROUND = (
-    rb"(?:-0"
-    rb"|-?(?:NaN|Infinity)"
-    rb"|-?[\d.]+[eE][-+]?\d{3,}"  # an exponent of three digits: beyond a double's range, or near it
-    rb"|-?0\.0{300,}\d*"
-    rb")(?=\s*[,}\]])"  # followed by what follows a value (not by more of a string)
-)
-_NUMBER_PYARROW_WOULD_ROUND = re.compile(rb"(?<=[:,\[])\s*" + _PYARROW_WOULD_ROUND)
-# orjson rounds those too, and the literals a float may not stand for: up to 15 significant
-# digits a double always does; with 16 or more it may not (4503599627370496.5 reads as an integer).
-_NUMBER_ORJSON_WOULD_ROUND = re.compile(
-    rb"(?<=[:,\[])\s*(?:" + _PYARROW_WOULD_ROUND
-    + rb"|-?\d{20,}(?![\d.eE])|-\d{19}(?![\d.eE])"  # an integer beyond int64 / uint64
-    + rb"|-?(?=\d*\.)[\d.]{17,}"  # 16 or more digits with a fraction
-    + rb"|-?\d{16,}[eE]"  # 16 or more digits with an exponent
-    + rb")"
-)
-# From 2**53 up not every integer is a double: pyarrow reads 9007199254740993 as 2**53, silently.
+# Doubles a fast-path column may hold that the exact path reads otherwise: from 2**53
+# up not every integer is a double (pyarrow reads 9007199254740993 as 2**53); NaN and Infinity
+# are not JSON, yet pyarrow reads them; -0 (the integer) is 0 on the exact path, -0.0 in pyarrow.
 _LARGEST_EXACT_INTEGER_IN_A_DOUBLE = 2.0**53
+_NEGATIVE_ZERO_BITS = -(2**63)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -208,6 +186,14 @@ def _replace_lone_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [_replace_lone_surrogates(v) for v in value]
     return value
+
+
+def _doubles_the_exact_path_reads_otherwise(doubles: pa.Array) -> bool:
+    suspect = pc.or_(
+        pc.or_(pc.invert(pc.is_finite(doubles)), pc.greater_equal(pc.abs(doubles), _LARGEST_EXACT_INTEGER_IN_A_DOUBLE)),
+        pc.equal(doubles.view(pa.int64()), _NEGATIVE_ZERO_BITS),
+    )
+    return bool(pc.any(suspect).as_py())
 
 
 def _double_leaves(array: pa.Array) -> Iterator[pa.Array]:
