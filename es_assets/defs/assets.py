@@ -16,9 +16,14 @@ from es_assets.defs.automation import table_follows_parquet, table_freshness
 from es_assets.defs.partitions import daily_partitions
 from es_assets.defs.resources import CatalogResource, ElasticsearchResource, LakeResource
 from es_assets.catalog import catalogue_days
+from es_assets.errors import SmallerDayRefused
 from es_assets.extract import extract_day
 from es_assets.source.cluster import plan_day
 from es_assets.source.discovery import discover_days
+
+# A run with this tag set to "true" may replace published days with smaller ones (documents deleted on purpose).
+ALLOW_SMALLER_DAY_TAG = "es_assets/allow_smaller_day"
+
 
 def asset_keys(source: str) -> tuple[dg.AssetKey, dg.AssetKey, dg.AssetKey]:
     return dg.AssetKey(["elasticsearch", source]), dg.AssetKey(["parquet", source]), dg.AssetKey(["athena", source])
@@ -93,6 +98,7 @@ def source_assets(source: SourceSettings, lake: LakeSettings, catalog: CatalogSe
         context: dg.AssetExecutionContext, elasticsearch: ElasticsearchResource, lake: LakeResource
     ) -> dg.MaterializeResult:
         the_lake = lake.lake()
+        allow_smaller = context.run.tags.get(ALLOW_SMALLER_DAY_TAG, "").lower() == "true"
         results, mappings = [], {}
         with elasticsearch.connect() as (http, cluster):
             for day in days_of(context):
@@ -101,11 +107,28 @@ def source_assets(source: SourceSettings, lake: LakeSettings, catalog: CatalogSe
                     f"{name} {day}: extracting {plan.total:,} documents from {plan.index_expression or 'no index'} "
                     f"with {plan.slices(source.slices)} slices ({cluster.label})"
                 )
-                result = extract_day(
-                    http, source, the_lake, plan,
-                    on_progress=lambda progress, day=day: context.log.info(f"{name} {day}: {progress}"),
-                    run_id=context.run.run_id,
-                )
+                try:
+                    result = extract_day(
+                        http, source, the_lake, plan,
+                        on_progress=lambda progress, day=day: context.log.info(f"{name} {day}: {progress}"),
+                        allow_smaller=allow_smaller,
+                        run_id=context.run.run_id,
+                    )
+                except SmallerDayRefused as refused:
+                    raise dg.Failure(
+                        f"{refused}; to publish the smaller day on purpose, run it again with the run tag "
+                        f'{ALLOW_SMALLER_DAY_TAG}: "true"',
+                        metadata={"lake_rows": refused.lake_rows, "cluster_rows": refused.cluster_rows,
+                                  "vanished_indices": dg.MetadataValue.json(list(refused.vanished_indices))},
+                    ) from refused
+                if result.late_documents:
+                    context.log.warning(
+                        f"{name} {day}: {result.late_documents:,} documents were indexed into the day after it was "
+                        f"counted ({result.counted_rows:,}); the lake has all {result.rows:,}"
+                    )
+                if result.previous_rows is not None and result.rows < result.previous_rows:
+                    context.log.warning(f"{name} {day}: {result.rows:,} rows replace the lake's {result.previous_rows:,} "
+                                        f"({ALLOW_SMALLER_DAY_TAG} is set)")
                 context.log.info(
                     f"{name} {day}: wrote {result.rows:,} rows in {result.files} files "
                     f"({result.bytes:,} bytes, {result.docs_per_second:,.0f} docs/s)"

@@ -58,12 +58,16 @@ def for_extractions(
         "unmapped_documents": sum(r.unmapped_documents for r in results),
         "exact_path_pages": sum(r.exact_pages for r in results),
         "context_restarts": sum(r.context_restarts for r in results),
+        "elasticsearch_count": sum(r.counted_rows for r in results),
+        # Documents indexed into a day between its count and its point in time: in the lake, and said so.
+        "late_documents": sum(r.late_documents for r in results),
         "days": _table(
             [dg.TableColumn(name, kind) for name, kind in (
-                ("day", "date"), ("rows", "int"), ("files", "int"), ("bytes", "int"), ("docs_per_second", "int"),
-                ("slices", "int"), ("method", "string"))],
-            [{"day": r.day, "rows": r.rows, "files": r.files, "bytes": r.bytes,
-              "docs_per_second": round(r.docs_per_second), "slices": r.slices, "method": r.method} for r in results],
+                ("day", "date"), ("rows", "int"), ("counted", "int"), ("late", "int"), ("files", "int"),
+                ("bytes", "int"), ("docs_per_second", "int"), ("slices", "int"), ("method", "string"))],
+            [{"day": r.day, "rows": r.rows, "counted": r.counted_rows, "late": r.late_documents, "files": r.files,
+              "bytes": r.bytes, "docs_per_second": round(r.docs_per_second), "slices": r.slices, "method": r.method}
+             for r in results],
         ),
     }
     if schema is not None:

@@ -26,6 +26,7 @@ import logging
 import random
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -87,6 +88,7 @@ class IcebergLake:
             self._registry = LocalLake(settings)
         # Per staged version: each closed file's name, footer and size (the commit's statistics).
         self._footers: dict[str, list[tuple[str, pq.FileMetaData, int]]] = {}
+        self._footers_lock = threading.Lock()
         self._started: dict[str, float] = {}
         self._committed: set[str] = set()
 
@@ -182,16 +184,18 @@ class IcebergLake:
         if self._s3 is not None:
             self._s3.upload(path, self._key(f"{staged.location}/{path.name}"))
             path.unlink()
-        staged.files.append(StagedFile(path.name, rows, size))
-        self._footers[staged.version].append((path.name, footer, size))
+        staged.add_file(StagedFile(path.name, rows, size))
+        with self._footers_lock:  # slice threads close files concurrently
+            self._footers[staged.version].append((path.name, footer, size))
 
     def discarded(self, staged: StagedPartition, path: Path) -> None:
         if self._s3 is not None:
             self._s3.client.delete_object(Bucket=self._s3.bucket, Key=self._key(f"{staged.location}/{path.name}"))
         else:
             path.unlink(missing_ok=True)
-        staged.files = [f for f in staged.files if f.name != path.name]
-        self._footers[staged.version] = [f for f in self._footers[staged.version] if f[0] != path.name]
+        staged.drop_file(path.name)
+        with self._footers_lock:
+            self._footers[staged.version] = [f for f in self._footers[staged.version] if f[0] != path.name]
 
     def publish(self, staged: StagedPartition, manifest: dict[str, Any]) -> None:
         """Replace the day with the staged files in one overwrite commit (retried on a lost race)."""
