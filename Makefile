@@ -16,6 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 venv: $(STAMP)
 
 # LAKE=s3: the lake on S3 and the table in Glue, on a moto server the demo starts.
+# LAKE=iceberg: an Apache Iceberg table in a local SQL catalog; LAKE=iceberg-s3: on S3, in Glue (moto).
 LAKE ?= local
 
 demo: venv

@@ -21,6 +21,7 @@ VARIANT_MODULES = {
     "raw+parse": "benchmarks.raw",
     "seed-style": "benchmarks.seed_style",
     "es_assets": "benchmarks.engine",
+    "es_assets-iceberg": "benchmarks.engine",
 }
 
 

@@ -7,11 +7,13 @@ atomic publish), so the comparison with the floors is not flattered by leaving w
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from es_assets.config import parse_settings
 from es_assets.extract import extract_day
+from es_assets.lake import open_lake
 from es_assets.source.cluster import detect_cluster, plan_day
 from es_assets.source.http import EsHttp
 
@@ -22,10 +24,12 @@ SOURCE_NAME = "k8s_logs"
 
 def prepare(job: Job) -> VariantRun:
     workdir = Path(job.workdir)
+    iceberg = job.kind == "es_assets-iceberg"
+    commit_s = _time_iceberg_commits() if iceberg else []
     settings = parse_settings(
         {
             "elasticsearch": {"hosts": [job.url], "request_timeout_seconds": 300},
-            "lake": {"uri": f"file://{workdir / 'lake'}"},
+            "lake": {"uri": f"file://{workdir / 'lake'}", **({"table_format": "iceberg"} if iceberg else {})},
             "catalog": {"kind": "duckdb", "duckdb_path": str(workdir / "catalog.duckdb")},
             "sources": [
                 {
@@ -50,7 +54,7 @@ def prepare(job: Job) -> VariantRun:
         try:
             cluster = detect_cluster(http)
             plan = plan_day(http, cluster, source, source.start_date)
-            result = extract_day(http, source, settings.lake, plan)
+            result = extract_day(http, source, open_lake(settings.lake), plan)
         finally:
             http.close()
         return result.rows, {
@@ -60,6 +64,25 @@ def prepare(job: Job) -> VariantRun:
             "unmapped_documents": result.unmapped_documents,
             "context_restarts": result.context_restarts,
             "compression": settings.lake.compression,
+            **({"iceberg_commit_s": sum(commit_s)} if iceberg else {}),
         }
 
     return run
+
+
+def _time_iceberg_commits() -> list[float]:
+    """Time each Iceberg commit (schema update, manifests, catalog swap, orphan check) of this process."""
+    from es_assets.lake.iceberg import IcebergLake
+
+    durations: list[float] = []
+    publish = IcebergLake.publish
+
+    def timed(self: IcebergLake, *args: Any) -> None:
+        started = time.perf_counter()
+        try:
+            publish(self, *args)
+        finally:
+            durations.append(time.perf_counter() - started)
+
+    IcebergLake.publish = timed  # type: ignore[method-assign]
+    return durations

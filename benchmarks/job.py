@@ -20,7 +20,7 @@ VariantRun = Callable[[], tuple[int, dict[str, Any]]]
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    kind: str  # "raw" | "raw+parse" | "seed-style" | "es_assets"
+    kind: str  # "raw" | "raw+parse" | "seed-style" | "es_assets" | "es_assets-iceberg"
     product: str  # "opensearch" | "elasticsearch"
     url: str
     index: str

@@ -48,9 +48,10 @@ DEFAULT_SERVERS = ("opensearch-emulator", "opensearch-3.8.0", "elasticsearch-9.5
 DEFAULT_DOCS = {"elasticsearch-emulator": 30_000}
 DOCS = 200_000
 SHARDS = 2  # primary shards of the benchmark's index
-VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K")
+VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K", "es_assets-iceberg")
 VARIANT_TIMEOUT_S = 3600
 ENGINE_PREFIX = "es_assets-"
+ICEBERG_VARIANT = "es_assets-iceberg"  # es_assets-1 writing an Iceberg table: reports the commit's share
 # Libraries whose versions explain the figures.
 _PACKAGES = ("es_assets", "pyarrow", "orjson", "urllib3", "elasticsearch", "elastic-transport", "pandas",
              "fastparquet", "osmem-server", "noida-db")  # the real servers' versions are in their labels
@@ -196,7 +197,9 @@ def _variant_plan(names: Sequence[str], slices: Sequence[int]) -> dict[str, tupl
     """Variant name -> (Job.kind, slices); ``es_assets-K`` is one variant per K (K = 1 is ``es_assets-1``)."""
     plan: dict[str, tuple[str, int]] = {}
     for name in names:
-        if name.startswith(ENGINE_PREFIX):
+        if name == ICEBERG_VARIANT:
+            plan[name] = (name, 1)
+        elif name.startswith(ENGINE_PREFIX):
             for count in [1] if name == "es_assets-1" else slices:
                 plan[f"{ENGINE_PREFIX}{count}"] = ("es_assets", count)
         else:
@@ -324,6 +327,11 @@ def format_server(report: dict[str, Any]) -> str:
         *(line(row) for row in rows),
         *failures,
     ]
+    iceberg = report["results"].get(ICEBERG_VARIANT)
+    if iceberg is not None and iceberg.runs:
+        commit_s = statistics.median(run.measurement.details["iceberg_commit_s"] for run in iceberg.runs)
+        lines.append(f"{ICEBERG_VARIANT}: the Iceberg commit took {commit_s:.2f} s of the day's {iceberg.wall_s:.2f} s "
+                     f"({100 * commit_s / iceberg.wall_s:.1f} %)")
     if report["ratios"]:
         lines.append("ratios:")
         lines += [f"  {label:<55} {value:6.2f}" for label, value in report["ratios"].items()]

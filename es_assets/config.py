@@ -1,22 +1,41 @@
-"""Load and validate ``es_assets.yaml`` into typed settings.
+"""The configuration as one typed model: ``es_assets.yaml`` (or a component's ``defs.yaml``) → :class:`Settings`.
 
-Every problem is reported as one :class:`ConfigError` that names the offending field
-(``sources[0].start_date``), so a user can fix the file without reading code. Secrets are only
-accepted as ``${ENV_VAR}`` references and are resolved here, never logged.
+Every problem of a file is reported at once, in one :class:`ConfigError` with one line per
+problem naming its field (``sources[0].start_date: ...``), so a user can fix the file without
+reading code. Secrets are only accepted as ``${ENV_VAR}`` references, resolved here into
+:class:`Secret` values that never show in reprs or logs. Relative paths resolve against the
+directory of the file (``base_dir``) and ``${VAR}`` references against ``env``, both passed to
+pydantic as validation context.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    SecretStr,
+    Strict,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from es_assets.errors import ConfigError
 
@@ -25,109 +44,462 @@ DEFAULT_CONFIG_PATH = "es_assets.yaml"
 
 # ${VAR} or ${VAR:-default}; the whole value must be one reference for secret fields.
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z, not $: $ also matches before a trailing newline
+SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z, not $: $ also matches before a trailing newline
 # One part of an index expression: a letter or digit first, then letters, digits, . _ - + and *.
 _INDEX_PART = re.compile(r"[^\W_][\w.+*-]*")
-_COMPRESSIONS = ("zstd", "snappy", "gzip", "lz4", "none")
-_AUTOMATIONS = ("sensor", "schedule", "none")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+MAX_PAGE_SIZE = 10_000  # Elasticsearch's default index.max_result_window
 
 
-@dataclasses.dataclass(frozen=True)
-class Secret:
-    """A resolved secret whose repr never shows the value."""
+def _problem(message: str, field: str | None = None) -> PydanticCustomError:
+    """A validation error whose text is ours; ``field`` names a key below the failing model."""
+    return PydanticCustomError("es_assets", "{message}", {"message": message, "field": field})
 
-    env_var: str
-    value: str = dataclasses.field(repr=False)
+
+# -- field types ------------------------------------------------------------------------------
+
+
+def _env(info: ValidationInfo) -> Mapping[str, str]:
+    return (info.context or {}).get("env", os.environ)
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    return Path((info.context or {}).get("base_dir", Path.cwd()))
+
+
+def _text(raw: Any, info: ValidationInfo) -> str:
+    """A non-empty string, with ``${VAR}`` / ``${VAR:-default}`` substituted from the environment."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise _problem(f"expected a non-empty string, got {raw!r}")
+    env = _env(info)
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise _problem(f"environment variable {name} is not set")
+
+    return _ENV_REF.sub(substitute, raw)
+
+
+def _text_list(raw: Any) -> Any:
+    return [raw] if isinstance(raw, str) else raw
+
+
+def _http_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise _problem(f"{raw!r} is not an http(s):// URL")
+    return raw
+
+
+def _host(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise _problem(f"{raw!r} is not an http(s)://host:port URL")
+    if parsed.username or parsed.password:
+        raise _problem("credentials in the URL are not allowed; use username/password or api_key")
+    return raw
+
+
+def _local_path(raw: str, info: ValidationInfo) -> str:
+    value = Path(raw).expanduser()
+    return str(value if value.is_absolute() else (_base_dir(info) / value).resolve())
+
+
+def _owned_path(raw: str, info: ValidationInfo) -> str:
+    """A local path es_assets writes to: no '..' (a relative path stays under this file's directory), not '/'."""
+    if ".." in Path(raw).parts:
+        raise _problem(f"'..' is not allowed in {raw!r}; write an absolute path for a place outside this file's directory")
+    path = _local_path(raw, info)
+    if Path(path) == Path(path).parent:
+        raise _problem(f"{raw!r} is the filesystem root; give es_assets a directory of its own")
+    return path
+
+
+def _ca_file(raw: str, info: ValidationInfo) -> str:
+    path = _local_path(raw, info)
+    if not Path(path).is_file():
+        raise _problem(f"no such file {path!r}; point it at the PEM certificate of the cluster's CA")
+    return path
+
+
+def _identifier(raw: str) -> str:
+    if not SOURCE_NAME.match(raw):
+        raise _problem(f"{raw!r} must be lower-case letters, digits and underscores, starting with a letter")
+    return raw
+
+
+def _date(raw: Any) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        raise _problem(f"expected a date YYYY-MM-DD, got a timestamp {raw!r}")
+    if isinstance(raw, dt.date):  # YAML parses unquoted dates itself
+        return raw
+    if isinstance(raw, str):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise _problem(f"{raw!r} is not a date in the form YYYY-MM-DD")
+
+
+class Secret(SecretStr):
+    """A secret resolved from ``${env_var}``: pydantic's SecretStr (masked in reprs), plus where it came from."""
+
+    def __init__(self, value: str, env_var: str | None = None) -> None:
+        super().__init__(value)
+        self.env_var = env_var
+
+    @property
+    def value(self) -> str:
+        return self.get_secret_value()
 
     def __str__(self) -> str:
-        return f"${{{self.env_var}}}"
+        return f"${{{self.env_var}}}" if self.env_var else super().__str__()
 
 
-@dataclasses.dataclass(frozen=True)
-class ElasticsearchSettings:
-    hosts: tuple[str, ...]
-    api_key: Secret | None = None
-    username: str | None = None
-    password: Secret | None = None
-    ca_certs: str | None = None
-    verify_certs: bool = True
-    request_timeout_s: float = 120.0
+def _secret(raw: Any, info: ValidationInfo) -> Secret:
+    if isinstance(raw, Secret):  # already resolved (settings rebuilt from a resource)
+        return raw
+    match = _ENV_REF.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None or match.group(2) is not None:
+        raise _problem(
+            "secrets must be an environment reference such as ${ES_API_KEY}, not a literal value; "
+            "move the value into an environment variable"
+        )
+    name = match.group(1)
+    value = _env(info).get(name)
+    if not value:
+        raise _problem(f"environment variable {name} is not set (or empty)")
+    return Secret(value, env_var=name)
+
+
+Text = Annotated[str, PlainValidator(_text)]
+TextList = Annotated[tuple[Text, ...], BeforeValidator(_text_list)]
+HttpUrl = Annotated[str, PlainValidator(lambda raw, info: _http_url(_text(raw, info)))]
+Host = Annotated[str, PlainValidator(lambda raw, info: _host(_text(raw, info)))]
+OwnedPath = Annotated[str, PlainValidator(lambda raw, info: _owned_path(_text(raw, info), info))]
+Identifier = Annotated[str, PlainValidator(lambda raw, info: _identifier(_text(raw, info)))]
+Day = Annotated[dt.date, PlainValidator(_date)]
+SecretRef = Annotated[Secret, PlainValidator(_secret)]
+PositiveInt = Annotated[int, Strict(), Field(gt=0)]
+WholeNumber = Annotated[int, Strict(), Field(ge=0)]
+PositiveSeconds = Annotated[float, Strict(), Field(gt=0)]
+Flag = Annotated[bool, Strict()]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- sections ---------------------------------------------------------------------------------
+
+
+class ElasticsearchSettings(_Section):
+    hosts: Annotated[tuple[Host, ...], BeforeValidator(_text_list)]
+    api_key: SecretRef | None = None
+    username: Text | None = None
+    password: SecretRef | None = None
+    ca_certs: Annotated[str, PlainValidator(lambda raw, info: _ca_file(_text(raw, info), info))] | None = None
+    verify_certs: Flag = True
+    request_timeout_s: PositiveSeconds = Field(120.0, alias="request_timeout_seconds")
     # Total time one request may spend retrying transient errors (429, 503, time-outs).
-    retry_budget_s: float = 300.0
+    retry_budget_s: PositiveSeconds = Field(300.0, alias="retry_budget_seconds")
+
+    @field_validator("hosts")
+    @classmethod
+    def _at_least_one(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        # Not Field(min_length=1): pydantic would also report it when a host is invalid.
+        if not hosts:
+            raise _problem("at least one host is required")
+        return hosts
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> "ElasticsearchSettings":
+        if (self.username is None) != (self.password is None):
+            raise _problem("username and password go together; set both or neither")
+        if self.api_key is not None and self.username is not None:
+            raise _problem("set either api_key or username/password, not both")
+        return self
 
 
-@dataclasses.dataclass(frozen=True)
-class LakeSettings:
-    uri: str  # file:///abs/path or s3://bucket/prefix
-    compression: str = "zstd"
+Compression = Literal["zstd", "snappy", "gzip", "lz4", "none"]
+
+
+# --- lake.table_format: iceberg (issue 15) ------------------------------------------------------
+# YAML: lake: {table_format: iceberg, iceberg: {catalog_path: ..., snapshot_retention_hours: 168}}.
+# The Iceberg catalog follows `catalog.kind`: duckdb -> pyiceberg's SQL catalog on SQLite (file://
+# lakes), athena -> the Glue Data Catalog (s3:// lakes), whose database/region/endpoint Settings copies in.
+class IcebergSettings(_Section):
+    catalog_path: OwnedPath | None = None  # the local SQL catalog (SQLite); default <lake>/_iceberg_catalog.db
+    snapshot_retention_hours: PositiveInt = 168  # older snapshots expire (the current one always stays)
+    # Derived, not for the file: Settings._iceberg_catalog copies them from the catalog (kind athena)
+    # and overwrites anything written here; they are fields so that the lake resource round-trips them.
+    glue_database: str | None = None
+    glue_region: str | None = None
+    glue_endpoint_url: str | None = None
+
+
+def _iceberg_catalog(settings: "Settings") -> "Settings":
+    """Tie an Iceberg lake to its catalog: SQLite beside a file:// lake, Glue for an s3:// one."""
+    lake, catalog = settings.lake, settings.catalog
+    if lake.table_format != "iceberg":
+        if lake.iceberg is not None:
+            raise _problem("only applies to lake.table_format: iceberg", field="lake.iceberg")
+        return settings
+    if lake.is_s3 != (catalog.kind == "athena"):
+        raise _problem("iceberg keeps an s3:// lake in Glue (catalog.kind: athena) and a file:// lake in a local "
+                       "SQL catalog (catalog.kind: duckdb)", field="lake.table_format")
+    iceberg = lake.iceberg or IcebergSettings()
+    if lake.is_s3:
+        if iceberg.catalog_path is not None:
+            raise _problem("only applies to file:// lakes (S3 lakes use Glue)", field="lake.iceberg.catalog_path")
+        update = {"glue_database": catalog.database, "glue_region": catalog.region or lake.region,
+                  "glue_endpoint_url": catalog.endpoint_url and str(catalog.endpoint_url)}
+    else:
+        update = {"catalog_path": iceberg.catalog_path
+                  or str(Path(lake.uri.removeprefix("file://")) / "_iceberg_catalog.db")}
+    return settings.model_copy(update={"lake": lake.model_copy(update={"iceberg": iceberg.model_copy(update=update)})})
+# --- end of the iceberg block ---------------------------------------------------------------------
+
+
+class _LakeBase(_Section):
+    uri: Text  # file:///abs/path or s3://bucket/prefix
+    compression: Compression = "zstd"
     # A Parquet file is closed after this many rows or bytes, keeping files large but bounded.
-    target_file_rows: int = 5_000_000
-    target_file_bytes: int = 256 * 1024 * 1024
-    # S3 only: an S3-compatible endpoint (MinIO, moto), the region, server-side encryption.
-    endpoint_url: str | None = None
-    region: str | None = None
-    sse: str = "none"  # none | s3 | kms
-    kms_key_id: str | None = None
+    target_file_rows: PositiveInt = 5_000_000
+    target_file_bytes: PositiveInt = 256 * 1024 * 1024
+    # hive (versioned day directories) | iceberg (an Apache Iceberg table): see IcebergSettings.
+    table_format: Literal["hive", "iceberg"] = "hive"
+    iceberg: IcebergSettings | None = None
+
+    kind: ClassVar[str]  # the URI's scheme, never a key of the file (see _lake_kind)
 
     @property
     def is_s3(self) -> bool:
-        return self.uri.startswith("s3://")
+        return self.kind == "s3"
 
 
-@dataclasses.dataclass(frozen=True)
-class CatalogSettings:
-    kind: str = "duckdb"  # duckdb | athena
-    duckdb_path: str | None = None
-    # Athena: the Glue database, the workgroup and where query results go.
-    database: str | None = None
-    workgroup: str = "primary"
-    output_location: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None  # an Athena/Glue-compatible endpoint (moto in tests)
-    partition_projection: bool = False
+class LocalLakeSettings(_LakeBase):
+    """A lake in a local (or mounted) directory: ``file://./data/lake`` or ``file:///srv/lake``."""
+
+    kind: ClassVar[str] = "file"
+
+    @field_validator("uri")
+    @classmethod
+    def _directory(cls, uri: str, info: ValidationInfo) -> str:
+        parsed = urlparse(uri)
+        if parsed.scheme != "file":
+            raise _problem(f"{uri!r} must start with file:// or s3://")
+        if parsed.params or parsed.query or parsed.fragment:
+            raise _problem(f"{uri!r} must be a plain file:// path (no query or fragment)")
+        return "file://" + _owned_path((parsed.netloc + parsed.path) or ".", info)
 
 
-@dataclasses.dataclass(frozen=True)
-class SourceSettings:
-    name: str
-    index: str
-    timestamp_field: str
-    start_date: dt.date
-    timezone: str = "UTC"
-    page_size: int = 10_000
-    slices: int | None = None  # None: derived from shard and CPU counts
-    array_fields: tuple[str, ...] = ()
-    source_includes: tuple[str, ...] = ()
-    source_excludes: tuple[str, ...] = ()
-    pit_keep_alive: str = "5m"
+class S3LakeSettings(_LakeBase):
+    """A lake under an S3 prefix (or an S3-compatible store: MinIO, moto)."""
+
+    kind: ClassVar[str] = "s3"
+    endpoint_url: HttpUrl | None = None
+    region: Text | None = None
+    sse: Literal["none", "s3", "kms"] = "none"
+    kms_key_id: Text | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _bucket_and_prefix(cls, uri: str) -> str:
+        parsed = urlparse(uri)
+        if not _BUCKET.fullmatch(parsed.netloc):
+            raise _problem(f"{parsed.netloc!r} is not a valid S3 bucket name")
+        if ".." in parsed.path.split("/"):
+            raise _problem("'..' is not allowed in the lake prefix")
+        return f"s3://{parsed.netloc}/{parsed.path.strip('/')}".rstrip("/")
+
+    @model_validator(mode="after")
+    def _kms_needs_a_key(self) -> "S3LakeSettings":
+        if self.sse == "kms" and self.kms_key_id is None:
+            raise _problem("required when sse is kms", field="kms_key_id")
+        return self
+
+
+def _lake_kind(raw: Any) -> str:
+    """The lake's kind is the scheme of its URI; anything but s3:// is checked as a local lake."""
+    uri = raw.get("uri") if isinstance(raw, dict) else getattr(raw, "uri", None)
+    return "s3" if isinstance(uri, str) and uri.startswith("s3://") else "file"
+
+
+LakeSettings = Annotated[
+    Union[Annotated[LocalLakeSettings, Tag("file")], Annotated[S3LakeSettings, Tag("s3")]],
+    Discriminator(_lake_kind),
+]
+
+
+class DuckDBCatalogSettings(_Section):
+    """A DuckDB file with one view per source, over the lake's Parquet."""
+
+    kind: Literal["duckdb"]
+    duckdb_path: OwnedPath
+
+    @field_validator("duckdb_path", mode="before")
+    @classmethod
+    def _a_file(cls, raw: Any) -> Any:
+        # :memory:, md:..., s3://... would silently become oddly named local files.
+        if isinstance(raw, str) and re.match(r"\w*:", raw):
+            raise _problem(f"{raw!r} must be a local file path")
+        return raw
+
+
+class AthenaCatalogSettings(_Section):
+    """A Glue table per source, queried with Athena: the database, the workgroup and where results go."""
+
+    kind: Literal["athena"]
+    database: Identifier
+    workgroup: Text = "primary"
+    output_location: Text
+    region: Text | None = None
+    endpoint_url: HttpUrl | None = None  # an Athena/Glue-compatible endpoint (moto in tests)
+    partition_projection: Flag = False
+
+    @field_validator("output_location")
+    @classmethod
+    def _on_s3(cls, output: str) -> str:
+        if not output.startswith("s3://"):
+            raise _problem(f"{output!r} must be an s3:// URI")
+        return output
+
+
+CatalogSettings = Annotated[
+    Union[DuckDBCatalogSettings, AthenaCatalogSettings],
+    Field(discriminator="kind"),
+]
+DEFAULT_CATALOG = {"kind": "duckdb", "duckdb_path": "./data/catalog.duckdb"}
+
+
+class SourceSettings(_Section):
+    name: Identifier
+    index: Text
+    timestamp_field: Text
+    start_date: Day
+    timezone: Text = "UTC"
+    page_size: PositiveInt = MAX_PAGE_SIZE
+    slices: Annotated[PositiveInt | None, BeforeValidator(lambda raw: None if raw == "auto" else raw)] = None
+    array_fields: TextList = ()
+    source_includes: TextList = ()
+    source_excludes: TextList = ()
+    pit_keep_alive: Text = "5m"
     # Which automation starts running: the sensor on new indices, the daily schedule, or none.
-    automation: str = "sensor"
-    sensor_interval_seconds: int = 300
-    settle_minutes: int = 30  # a day is complete this long after its midnight
-    late_data_days: int = 3  # re-run days this recent whose count changed
-    schedule_hour: int = 1
+    automation: Literal["sensor", "schedule", "none"] = "sensor"
+    sensor_interval_seconds: PositiveInt = 300
+    settle_minutes: WholeNumber = 30  # a day is complete this long after its midnight
+    late_data_days: WholeNumber = 3  # re-run days this recent whose count changed
+    schedule_hour: Annotated[int, Strict(), Field(ge=0, le=23)] = 1
     # Backfills: one run for the whole range (one machine), or runs of N days each (a cluster).
-    backfill: str = "single_run"  # single_run | multi_run
-    days_per_run: int = 1
+    backfill: Literal["single_run", "multi_run"] = "single_run"
+    days_per_run: PositiveInt = 1
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @field_validator("index")
+    @classmethod
+    def _one_sources_indices(cls, index: str) -> str:
+        _check_index_pattern(index)
+        return index
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, timezone: str) -> str:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _problem(f"{timezone!r} is not an IANA time zone such as UTC or Europe/Paris") from None
+        return timezone
+
+    @field_validator("page_size")
+    @classmethod
+    def _within_result_window(cls, page_size: int) -> int:
+        if page_size > MAX_PAGE_SIZE:
+            raise _problem(f"{page_size} exceeds Elasticsearch's index.max_result_window ({MAX_PAGE_SIZE})")
+        return page_size
+
+    @field_validator("pit_keep_alive")
+    @classmethod
+    def _duration(cls, keep_alive: str) -> str:
+        if not re.fullmatch(r"\d+[smh]", keep_alive):
+            raise _problem(f"{keep_alive!r} must look like 90s, 5m or 1h")
+        return keep_alive
+
+    @model_validator(mode="after")
+    def _days_per_run_for_multi_run(self) -> "SourceSettings":
+        if "days_per_run" in self.model_fields_set and self.backfill != "multi_run":
+            raise _problem("only applies to backfill: multi_run", field="days_per_run")
+        return self
+
+
+class Settings(_Section):
     elasticsearch: ElasticsearchSettings
     lake: LakeSettings
-    catalog: CatalogSettings
+    catalog: CatalogSettings = Field(DEFAULT_CATALOG, validate_default=True)  # type: ignore[assignment]
     sources: tuple[SourceSettings, ...]
-    path: Path | None = None
+    _path: Path | None = PrivateAttr(None)
+
+    @property
+    def path(self) -> Path | None:
+        """The file these settings were read from, if any."""
+        return self._path
 
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:
             if source.name == name:
                 return source
         raise ConfigError(f"sources: no source named {name!r}")
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: tuple[SourceSettings, ...]) -> tuple[SourceSettings, ...]:
+        if not sources:
+            raise _problem("expected a non-empty list of sources")
+        names = [source.name for source in sources]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _problem(f"{name!r} is used by another source", field=f"{i}.name")
+        return sources
+
+    @model_validator(mode="after")
+    def _athena_reads_s3(self) -> "Settings":
+        if self.catalog.kind == "athena" and not self.lake.is_s3:
+            raise _problem("athena reads the lake from S3; set lake.uri to s3://bucket/prefix", field="catalog.kind")
+        return self
+
+    @model_validator(mode="after")
+    def _iceberg_catalog(self) -> "Settings":
+        return _iceberg_catalog(self)
+
+
+def _check_index_pattern(index: str) -> None:
+    """Refuse patterns that reach beyond one source's indices."""
+    for part in index.split(","):
+        part = part.strip()
+        if part == "_all" or not part.strip("*") or part.startswith("-"):
+            raise _problem(f"{index!r} reaches beyond one source; name an index, alias or pattern like logs-*")
+        if ":" in part:
+            raise _problem(f"remote-cluster pattern {part!r} is not allowed")
+        if part.startswith("."):
+            raise _problem(
+                f"{part!r} names system or hidden indices (a leading '.'); name the source's own indices, "
+                "alias or data stream"
+            )
+        if not _INDEX_PART.fullmatch(part):
+            raise _problem(
+                f"{part!r} is not an index, alias or pattern: start with a letter or digit and use only "
+                "letters, digits, '.', '_', '-', '+' and '*'"
+            )
+
+
+# -- loading ----------------------------------------------------------------------------------
 
 
 def config_path_from_env() -> Path:
@@ -151,360 +523,86 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
 def parse_settings(
     raw: Any, base_dir: Path, env: Mapping[str, str] | None = None, path: Path | None = None
 ) -> Settings:
-    reader = _Reader(env if env is not None else os.environ, base_dir)
-    top = reader.mapping(raw, "", required={"elasticsearch", "lake", "sources"}, optional={"catalog"})
-    settings = Settings(
-        elasticsearch=reader.elasticsearch(top["elasticsearch"]),
-        lake=reader.lake(top["lake"]),
-        catalog=reader.catalog(top.get("catalog", {"kind": "duckdb", "duckdb_path": "./data/catalog.duckdb"})),
-        sources=reader.sources(top["sources"]),
-        path=path,
-    )
-    if settings.catalog.kind == "athena" and not settings.lake.is_s3:
-        raise ConfigError("catalog.kind: athena reads the lake from S3; set lake.uri to s3://bucket/prefix")
+    """Validate raw YAML data; every problem is one line of the :class:`ConfigError`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"the config file: expected a mapping, got {type(raw).__name__}")
+    context = {"env": env if env is not None else os.environ, "base_dir": base_dir}
+    try:
+        settings = Settings.model_validate(raw, context=context)
+    except ValidationError as exc:
+        raise ConfigError.of(describe_errors(exc)) from None
+    settings._path = path
     return settings
 
 
-class _Reader:
-    """Walks the raw YAML, checking each field and naming it in every error."""
-
-    def __init__(self, env: Mapping[str, str], base_dir: Path) -> None:
-        self.env = env
-        self.base_dir = base_dir
-
-    # -- generic checks ---------------------------------------------------------------------
-    def mapping(self, raw: Any, where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
-        label = where or "the config file"
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{label}: expected a mapping, got {type(raw).__name__}")
-        unknown = sorted(set(raw) - required - optional)
-        if unknown:
-            allowed = ", ".join(sorted(required | optional))
-            raise ConfigError(f"{_join(where, unknown[0])}: unknown key (allowed here: {allowed})")
-        missing = sorted(required - set(raw))
-        if missing:
-            raise ConfigError(f"{_join(where, missing[0])}: required field is missing")
-        return raw
-
-    def string(self, raw: Any, where: str) -> str:
-        if not isinstance(raw, str) or not raw.strip():
-            raise ConfigError(f"{where}: expected a non-empty string, got {raw!r}")
-        return self.expand(raw, where)
-
-    def expand(self, value: str, where: str) -> str:
-        """Substitute ``${VAR}`` / ``${VAR:-default}`` references from the environment."""
-
-        def substitute(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            if name in self.env:
-                return self.env[name]
-            if default is not None:
-                return default
-            raise ConfigError(f"{where}: environment variable {name} is not set")
-
-        return _ENV_REF.sub(substitute, value)
-
-    def secret(self, raw: Any, where: str) -> Secret:
-        match = _ENV_REF.fullmatch(raw) if isinstance(raw, str) else None
-        if match is None or match.group(2) is not None:
-            raise ConfigError(
-                f"{where}: secrets must be an environment reference such as ${{ES_API_KEY}}, "
-                "not a literal value; move the value into an environment variable"
-            )
-        name = match.group(1)
-        value = self.env.get(name)
-        if not value:
-            raise ConfigError(f"{where}: environment variable {name} is not set (or empty)")
-        return Secret(env_var=name, value=value)
-
-    def positive_int(self, raw: Any, where: str) -> int:
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
-            raise ConfigError(f"{where}: expected a positive integer, got {raw!r}")
-        return raw
-
-    def non_negative_int(self, raw: Any, where: str) -> int:
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-            raise ConfigError(f"{where}: expected a whole number >= 0, got {raw!r}")
-        return raw
-
-    def boolean(self, raw: Any, where: str) -> bool:
-        if not isinstance(raw, bool):
-            raise ConfigError(f"{where}: expected true or false, got {raw!r}")
-        return raw
-
-    def string_list(self, raw: Any, where: str) -> tuple[str, ...]:
-        if isinstance(raw, str):
-            raw = [raw]
-        if not isinstance(raw, list):
-            raise ConfigError(f"{where}: expected a list of strings, got {raw!r}")
-        return tuple(self.string(item, f"{where}[{i}]") for i, item in enumerate(raw))
-
-    def path(self, raw: Any, where: str) -> str:
-        value = Path(self.string(raw, where)).expanduser()
-        return str(value if value.is_absolute() else (self.base_dir / value).resolve())
-
-    def owned_path(self, raw: Any, where: str) -> str:
-        """A local path es_assets writes to: no '..' (a relative path stays under this file's directory), not '/'."""
-        if ".." in Path(self.string(raw, where)).parts:
-            raise ConfigError(
-                f"{where}: '..' is not allowed in {raw!r}; write an absolute path for a place outside this file's directory"
-            )
-        path = self.path(raw, where)
-        if Path(path) == Path(path).parent:
-            raise ConfigError(f"{where}: {raw!r} is the filesystem root; give es_assets a directory of its own")
-        return path
-
-    # -- sections ---------------------------------------------------------------------------
-    def elasticsearch(self, raw: Any) -> ElasticsearchSettings:
-        where = "elasticsearch"
-        section = self.mapping(
-            raw,
-            where,
-            required={"hosts"},
-            optional={
-                "api_key", "username", "password", "ca_certs", "verify_certs",
-                "request_timeout_seconds", "retry_budget_seconds",
-            },
-        )
-        hosts = self.string_list(section["hosts"], f"{where}.hosts")
-        if not hosts:
-            raise ConfigError(f"{where}.hosts: at least one host is required")
-        for i, host in enumerate(hosts):
-            parsed = urlparse(host)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                raise ConfigError(f"{where}.hosts[{i}]: {host!r} is not an http(s)://host:port URL")
-            if parsed.username or parsed.password:
-                raise ConfigError(
-                    f"{where}.hosts[{i}]: credentials in the URL are not allowed; use username/password or api_key"
-                )
-        api_key = self.secret(section["api_key"], f"{where}.api_key") if "api_key" in section else None
-        username = self.string(section["username"], f"{where}.username") if "username" in section else None
-        password = self.secret(section["password"], f"{where}.password") if "password" in section else None
-        if (username is None) != (password is None):
-            raise ConfigError(f"{where}: username and password go together; set both or neither")
-        if api_key is not None and username is not None:
-            raise ConfigError(f"{where}: set either api_key or username/password, not both")
-        return ElasticsearchSettings(
-            hosts=hosts,
-            api_key=api_key,
-            username=username,
-            password=password,
-            ca_certs=self.ca_file(section["ca_certs"], f"{where}.ca_certs") if "ca_certs" in section else None,
-            verify_certs=self.boolean(section.get("verify_certs", True), f"{where}.verify_certs"),
-            request_timeout_s=self.positive_int(
-                section.get("request_timeout_seconds", 120), f"{where}.request_timeout_seconds"
-            ),
-            retry_budget_s=self.positive_int(section.get("retry_budget_seconds", 300), f"{where}.retry_budget_seconds"),
-        )
-
-    def lake(self, raw: Any) -> LakeSettings:
-        where = "lake"
-        section = self.mapping(
-            raw, where, required={"uri"},
-            optional={"compression", "target_file_rows", "target_file_bytes", "endpoint_url", "region", "sse",
-                      "kms_key_id"},
-        )
-        uri = self.string(section["uri"], f"{where}.uri")
-        parsed = urlparse(uri)
-        if parsed.scheme == "file":
-            if parsed.params or parsed.query or parsed.fragment:
-                raise ConfigError(f"{where}.uri: {uri!r} must be a plain file:// path (no query or fragment)")
-            local = (parsed.netloc + parsed.path) or "."
-            uri = "file://" + self.owned_path(local, f"{where}.uri")
-        elif parsed.scheme == "s3":
-            if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", parsed.netloc):
-                raise ConfigError(f"{where}.uri: {parsed.netloc!r} is not a valid S3 bucket name")
-            if ".." in parsed.path.split("/"):
-                raise ConfigError(f"{where}.uri: '..' is not allowed in the lake prefix")
-            uri = f"s3://{parsed.netloc}/{parsed.path.strip('/')}".rstrip("/")
-        else:
-            raise ConfigError(f"{where}.uri: {uri!r} must start with file:// or s3://")
-        s3_only = sorted({"endpoint_url", "region", "sse", "kms_key_id"} & set(section))
-        if s3_only and parsed.scheme != "s3":
-            raise ConfigError(f"{where}.{s3_only[0]}: only applies to s3:// lakes")
-        compression = section.get("compression", "zstd")
-        if compression not in _COMPRESSIONS:
-            raise ConfigError(f"{where}.compression: {compression!r} is not one of {', '.join(_COMPRESSIONS)}")
-        sse = section.get("sse", "none")
-        if sse not in ("none", "s3", "kms"):
-            raise ConfigError(f"{where}.sse: {sse!r} is not one of none, s3, kms")
-        if sse == "kms" and "kms_key_id" not in section:
-            raise ConfigError(f"{where}.kms_key_id: required when sse is kms")
-        return LakeSettings(
-            uri=uri,
-            compression=compression,
-            target_file_rows=self.positive_int(section.get("target_file_rows", 5_000_000), f"{where}.target_file_rows"),
-            target_file_bytes=self.positive_int(
-                section.get("target_file_bytes", 256 * 1024 * 1024), f"{where}.target_file_bytes"
-            ),
-            endpoint_url=self.url(section["endpoint_url"], f"{where}.endpoint_url") if "endpoint_url" in section else None,
-            region=self.string(section["region"], f"{where}.region") if "region" in section else None,
-            sse=sse,
-            kms_key_id=self.string(section["kms_key_id"], f"{where}.kms_key_id") if "kms_key_id" in section else None,
-        )
-
-    def catalog(self, raw: Any) -> CatalogSettings:
-        where = "catalog"
-        section = self.mapping(
-            raw, where, required={"kind"},
-            optional={"duckdb_path", "database", "workgroup", "output_location", "region", "endpoint_url",
-                      "partition_projection"},
-        )
-        kind = section["kind"]
-        if kind == "duckdb":
-            athena_only = sorted(set(section) - {"kind", "duckdb_path"})
-            if athena_only:
-                raise ConfigError(f"{where}.{athena_only[0]}: only applies to kind athena")
-            if "duckdb_path" not in section:
-                raise ConfigError(f"{where}.duckdb_path: required field is missing for kind duckdb")
-            duckdb_path = self.string(section["duckdb_path"], f"{where}.duckdb_path")
-            if re.match(r"\w*:", duckdb_path):  # :memory:, md:..., s3://... would silently become oddly named local files
-                raise ConfigError(f"{where}.duckdb_path: {duckdb_path!r} must be a local file path")
-            return CatalogSettings(kind=kind, duckdb_path=self.owned_path(duckdb_path, f"{where}.duckdb_path"))
-        if kind != "athena":
-            raise ConfigError(f"{where}.kind: {kind!r} is not supported; use duckdb or athena")
-        if "duckdb_path" in section:
-            raise ConfigError(f"{where}.duckdb_path: only applies to kind duckdb")
-        for required in ("database", "output_location"):
-            if required not in section:
-                raise ConfigError(f"{where}.{required}: required field is missing for kind athena")
-        database = self.string(section["database"], f"{where}.database")
-        if not _SOURCE_NAME.match(database):
-            raise ConfigError(f"{where}.database: {database!r} must be lower-case letters, digits and underscores")
-        output = self.string(section["output_location"], f"{where}.output_location")
-        if not output.startswith("s3://"):
-            raise ConfigError(f"{where}.output_location: {output!r} must be an s3:// URI")
-        return CatalogSettings(
-            kind=kind,
-            database=database,
-            workgroup=self.string(section.get("workgroup", "primary"), f"{where}.workgroup"),
-            output_location=output,
-            region=self.string(section["region"], f"{where}.region") if "region" in section else None,
-            endpoint_url=self.url(section["endpoint_url"], f"{where}.endpoint_url") if "endpoint_url" in section else None,
-            partition_projection=self.boolean(section.get("partition_projection", False),
-                                              f"{where}.partition_projection"),
-        )
-
-    def ca_file(self, raw: Any, where: str) -> str:
-        path = self.path(raw, where)
-        if not Path(path).is_file():
-            raise ConfigError(f"{where}: no such file {path!r}; point it at the PEM certificate of the cluster's CA")
-        return path
-
-    def url(self, raw: Any, where: str) -> str:
-        value = self.string(raw, where)
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ConfigError(f"{where}: {value!r} is not an http(s):// URL")
-        return value
-
-    def sources(self, raw: Any) -> tuple[SourceSettings, ...]:
-        if not isinstance(raw, list) or not raw:
-            raise ConfigError("sources: expected a non-empty list of sources")
-        sources = tuple(self.source(item, f"sources[{i}]") for i, item in enumerate(raw))
-        names = [source.name for source in sources]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise ConfigError(f"sources[{i}].name: {name!r} is used by another source")
-        return sources
-
-    def source(self, raw: Any, where: str) -> SourceSettings:
-        section = self.mapping(
-            raw,
-            where,
-            required={"name", "index", "timestamp_field", "start_date"},
-            optional={
-                "timezone", "page_size", "slices", "array_fields", "source_includes",
-                "source_excludes", "pit_keep_alive", "automation", "sensor_interval_seconds",
-                "settle_minutes", "late_data_days", "schedule_hour", "backfill", "days_per_run",
-            },
-        )
-        name = self.string(section["name"], f"{where}.name")
-        if not _SOURCE_NAME.match(name):
-            raise ConfigError(
-                f"{where}.name: {name!r} must be lower-case letters, digits and underscores, starting with a letter"
-            )
-        index = self.string(section["index"], f"{where}.index")
-        _check_index_pattern(index, f"{where}.index")
-        timezone = self.string(section.get("timezone", "UTC"), f"{where}.timezone")
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"{where}.timezone: {timezone!r} is not an IANA time zone such as UTC or Europe/Paris")
-        page_size = self.positive_int(section.get("page_size", 10_000), f"{where}.page_size")
-        if page_size > 10_000:
-            raise ConfigError(f"{where}.page_size: {page_size} exceeds Elasticsearch's index.max_result_window (10000)")
-        slices = section.get("slices", "auto")
-        keep_alive = self.string(section.get("pit_keep_alive", "5m"), f"{where}.pit_keep_alive")
-        if not re.fullmatch(r"\d+[smh]", keep_alive):
-            raise ConfigError(f"{where}.pit_keep_alive: {keep_alive!r} must look like 90s, 5m or 1h")
-        automation = section.get("automation", "sensor")
-        if automation not in _AUTOMATIONS:
-            raise ConfigError(f"{where}.automation: {automation!r} is not one of {', '.join(_AUTOMATIONS)}")
-        schedule_hour = section.get("schedule_hour", 1)
-        if isinstance(schedule_hour, bool) or not isinstance(schedule_hour, int) or not 0 <= schedule_hour <= 23:
-            raise ConfigError(f"{where}.schedule_hour: expected an hour from 0 to 23, got {schedule_hour!r}")
-        backfill = section.get("backfill", "single_run")
-        if backfill not in ("single_run", "multi_run"):
-            raise ConfigError(f"{where}.backfill: {backfill!r} is not one of single_run, multi_run")
-        if "days_per_run" in section and backfill != "multi_run":
-            raise ConfigError(f"{where}.days_per_run: only applies to backfill: multi_run")
-        return SourceSettings(
-            name=name,
-            index=index,
-            timestamp_field=self.string(section["timestamp_field"], f"{where}.timestamp_field"),
-            start_date=_date(section["start_date"], f"{where}.start_date"),
-            timezone=timezone,
-            page_size=page_size,
-            slices=None if slices == "auto" else self.positive_int(slices, f"{where}.slices"),
-            array_fields=self.string_list(section.get("array_fields", []), f"{where}.array_fields"),
-            source_includes=self.string_list(section.get("source_includes", []), f"{where}.source_includes"),
-            source_excludes=self.string_list(section.get("source_excludes", []), f"{where}.source_excludes"),
-            pit_keep_alive=keep_alive,
-            automation=automation,
-            sensor_interval_seconds=self.positive_int(
-                section.get("sensor_interval_seconds", 300), f"{where}.sensor_interval_seconds"
-            ),
-            settle_minutes=self.non_negative_int(section.get("settle_minutes", 30), f"{where}.settle_minutes"),
-            late_data_days=self.non_negative_int(section.get("late_data_days", 3), f"{where}.late_data_days"),
-            schedule_hour=schedule_hour,
-            backfill=backfill,
-            days_per_run=self.positive_int(section.get("days_per_run", 1), f"{where}.days_per_run"),
-        )
+_TAGS = {"file", "s3", "duckdb", "athena"}  # pydantic adds a union member's tag to the location
+# The models a location's first key leads to, for "unknown key (allowed here: ...)".
+_SECTIONS: dict[str | None, tuple[type[BaseModel], ...]] = {
+    None: (Settings,),
+    "elasticsearch": (ElasticsearchSettings,),
+    "lake": (LocalLakeSettings, S3LakeSettings),
+    "catalog": (DuckDBCatalogSettings, AthenaCatalogSettings),
+    "sources": (SourceSettings,),
+}
 
 
-def _check_index_pattern(index: str, where: str) -> None:
-    """Refuse patterns that reach beyond one source's indices."""
-    for part in index.split(","):
-        part = part.strip()
-        if part == "_all" or not part.strip("*") or part.startswith("-"):
-            raise ConfigError(f"{where}: {index!r} reaches beyond one source; name an index, alias or pattern like logs-*")
-        if ":" in part:
-            raise ConfigError(f"{where}: remote-cluster pattern {part!r} is not allowed")
-        if part.startswith("."):
-            raise ConfigError(
-                f"{where}: {part!r} names system or hidden indices (a leading '.'); name the source's own indices, "
-                "alias or data stream"
-            )
-        if not _INDEX_PART.fullmatch(part):
-            raise ConfigError(
-                f"{where}: {part!r} is not an index, alias or pattern: start with a letter or digit and use only "
-                "letters, digits, '.', '_', '-', '+' and '*'"
-            )
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One ``<location>: <what to fix>`` line per problem, in the file's order; never a secret's value."""
+    return [_describe(error) for error in exc.errors(include_url=False)]
 
 
-def _date(raw: Any, where: str) -> dt.date:
-    if isinstance(raw, dt.datetime):
-        raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got a timestamp {raw!r}")
-    if isinstance(raw, dt.date):  # YAML parses unquoted dates itself
-        return raw
-    if isinstance(raw, str):
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise ConfigError(f"{where}: {raw!r} is not a date in the form YYYY-MM-DD")
+def _describe(error: Any) -> str:
+    parts = [part for i, part in enumerate(error["loc"]) if not (i == 1 and part in _TAGS)]
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "es_assets":
+        if ctx.get("field"):
+            parts += [int(p) if p.isdigit() else p for p in ctx["field"].split(".")]
+        message = ctx["message"]
+    elif kind == "extra_forbidden":
+        message = _unknown_key(parts)
+    elif kind == "missing":
+        message = "required field is missing"
+    elif kind == "literal_error":
+        message = f"{error['input']!r} is not one of {ctx['expected'].replace(' or ', ', ')}"
+    elif kind == "union_tag_invalid":
+        parts.append(ctx["discriminator"].strip("'"))
+        message = f"{ctx['tag']!r} is not supported; use {ctx['expected_tags'].replace(chr(39), '')}"
+    elif kind == "union_tag_not_found":
+        parts.append(ctx["discriminator"].strip("'"))
+        message = "required field is missing"
+    elif kind in ("tuple_type", "list_type"):
+        message = f"expected a list, got {_short(error['input'])}"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = f"expected a mapping, got {type(error['input']).__name__}"
+    else:  # pydantic's own words, with what was given
+        message = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {_short(error['input'])}"
+    return f"{_location(parts) or 'the config file'}: {message}"
 
 
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else str(key)
+def _keys(model: type[BaseModel]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+def _unknown_key(parts: list[Any]) -> str:
+    models = _SECTIONS.get(parts[0] if len(parts) > 1 else None, ())
+    key = parts[-1]
+    if parts[0] == "lake" and key in _keys(S3LakeSettings):
+        return "only applies to s3:// lakes"
+    if parts[0] == "catalog":
+        for model, kind in ((DuckDBCatalogSettings, "duckdb"), (AthenaCatalogSettings, "athena")):
+            if key in _keys(model):
+                return f"only applies to kind {kind}"
+    allowed = sorted(set().union(*map(_keys, models)))
+    return f"unknown key (allowed here: {', '.join(allowed)})" if allowed else "unknown key"
+
+
+def _location(parts: list[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,26 +1,10 @@
-"""The code location: every configured source's assets, from ``$ES_ASSETS_CONFIG`` (default ``es_assets.yaml``)."""
+"""The code location of ``workspace.yaml``: every source of ``$ES_ASSETS_CONFIG`` (default ``es_assets.yaml``)."""
 
 from __future__ import annotations
 
-import dagster as dg
+from es_assets.config import load_settings
+from es_assets.defs.definitions import build_definitions
 
-from es_assets.config import Settings, load_settings
-from es_assets.defs.assets import source_assets
-from es_assets.defs.jobs import source_job
-from es_assets.defs.resources import resources_for
-from es_assets.defs.schedules import build_daily_schedule
-from es_assets.defs.sensors import build_new_indices_sensor
-
-
-def build_definitions(settings: Settings) -> dg.Definitions:
-    jobs = {source.name: source_job(source) for source in settings.sources}
-    return dg.Definitions(
-        assets=[asset for source in settings.sources for asset in source_assets(source)],
-        jobs=list(jobs.values()),
-        sensors=[build_new_indices_sensor(source, jobs[source.name]) for source in settings.sources],
-        schedules=[build_daily_schedule(source, jobs[source.name]) for source in settings.sources],
-        resources=resources_for(str(settings.path) if settings.path else None),
-    )
-
+__all__ = ["build_definitions", "defs"]
 
 defs = build_definitions(load_settings())

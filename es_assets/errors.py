@@ -6,7 +6,15 @@ class EsAssetsError(Exception):
 
 
 class ConfigError(EsAssetsError):
-    """The configuration file is invalid; the message names the field."""
+    """The configuration is invalid: one ``<field>: <what to fix>`` line per problem, all at once."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else (message,)
+
+    @classmethod
+    def of(cls, problems: list[str]) -> "ConfigError":
+        return cls("\n".join(problems), tuple(problems))
 
 
 class ClusterError(EsAssetsError):
@@ -39,3 +47,15 @@ class SchemaError(EsAssetsError):
 
 class PartitionBusy(EsAssetsError):
     """Another run is writing (or has just published) the same day."""
+
+
+class TruncatedResponse(IncompleteExtraction):
+    """A response body that is not whole JSON: cut off in transit (any framing), so worth asking again."""
+
+
+class SmallerDayRefused(EsAssetsError):
+    """Re-extracting a day would publish fewer rows than the lake already holds for it."""
+
+    def __init__(self, message: str, lake_rows: int, cluster_rows: int, vanished_indices: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.lake_rows, self.cluster_rows, self.vanished_indices = lake_rows, cluster_rows, vanished_indices

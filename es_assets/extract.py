@@ -1,8 +1,9 @@
 """Extract one day of a source into the lake: read in parallel slices, write, verify, publish.
 
 The day becomes visible only after every slice has written exactly the number of documents the
-server counted for it in the same point in time (``track_total_hits`` on the slice's first page).
-Any failure leaves the previously published day untouched.
+server counted for it in the same point in time (``track_total_hits`` on the slice's first page),
+the day's rows reach its count taken outside that point in time, and the day would not shrink
+the published one (see :mod:`es_assets.day_guards`). Any failure leaves the published day untouched.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Callable, Iterator
 
-from es_assets.config import LakeSettings, SourceSettings
+from es_assets.config import SourceSettings
+from es_assets.day_guards import late_documents, refuse_smaller_day
 from es_assets.errors import ContextLost, IncompleteExtraction
-from es_assets.lake import open_lake
-from es_assets.lake.base import StagedPartition, StagedSink
+from es_assets.lake.base import Lake, StagedPartition, StagedSink
 from es_assets.lake.parquet_files import ROW_GROUP_BUDGET_ROWS, SliceFileWriter
 from es_assets.schema.fields import SourceSchema, build_schema, select_fields
 from es_assets.schema.pages import Page, PageParser
@@ -63,7 +64,10 @@ class DayResult:
     source: str
     day: str
     rows: int
-    expected_rows: int
+    expected_rows: int  # the day's count in the point in time it was read from
+    counted_rows: int  # the day's count taken outside that point in time, just before (the plan's)
+    late_documents: int  # rows - counted_rows: documents indexed into the day in between
+    previous_rows: int | None  # what the lake held for the day before, if it was published
     files: int
     bytes: int
     seconds: float
@@ -93,17 +97,24 @@ class _SliceOutcome:
 def extract_day(
     http: EsHttp,
     source: SourceSettings,
-    lake_settings: LakeSettings,
+    lake: Lake,
     plan: DayPlan,
     on_progress: Callable[[Progress], None] | None = None,
     progress_interval_s: float = PROGRESS_INTERVAL_S,
+    allow_smaller: bool = False,
+    run_id: str | None = None,
 ) -> DayResult:
     """Extract ``plan.day`` of ``source`` and publish it in the lake; return what was written.
 
     ``on_progress`` is called from this thread every ``progress_interval_s`` while slices run.
+    A day that would publish fewer rows than the lake holds for it is refused before anything
+    is read (:class:`~es_assets.errors.SmallerDayRefused`) unless ``allow_smaller``.
+    ``run_id`` (the orchestrator's) is recorded with the published day.
     """
     started = time.monotonic()
-    lake = open_lake(lake_settings)
+    lake_settings = lake.settings
+    published = lake.manifest(source.name, plan.day)
+    refuse_smaller_day(source.name, plan.day, published, plan.total, plan.pattern_indices, allow_smaller)
     todays_schema = build_schema(plan.mappings, source.timestamp_field, source.array_fields)
     todays_fields = select_fields(todays_schema.fields, source.source_includes, source.source_excludes)
     fields, drift = reconcile(lake.registered_fields(source.name), todays_fields)
@@ -136,7 +147,7 @@ def extract_day(
                     outcomes = [_SliceOutcome(expected=0)]
                     new_writer(0).close(write_empty=True)
                 elif tiebreaker is not None:
-                    with PointInTime(http, plan.cluster, spec) as pit:
+                    with PointInTime(http, plan.cluster, spec, plan.primary_shards) as pit:
                         outcomes = _run_slices(
                             slices, new_writer, plan.total, reporter,
                             lambda slice_id, progress: read_pit_slice(
@@ -162,11 +173,22 @@ def extract_day(
             # Each slice's total was counted by the server in the same context it was read from.
             expected = sum(o.expected or 0 for o in outcomes)
             _verify_counts(source.name, plan, outcomes, rows, expected)
+            late = late_documents(source.name, plan.day, plan.total, rows)
+            if late:
+                log.warning("%s %s: %d documents were indexed into the day after it was counted (%d); all %d are "
+                            "in the lake", source.name, plan.day, late, plan.total, rows)
+            previous_rows = int(published["rows"]) if published else None
+            if previous_rows is not None and rows < previous_rows:
+                log.warning("%s %s: publishing %d rows in place of the lake's %d, as this run allows",
+                            source.name, plan.day, rows, previous_rows)
             result = DayResult(
                 source=source.name,
                 day=plan.day.isoformat(),
                 rows=rows,
                 expected_rows=expected,
+                counted_rows=plan.total,
+                late_documents=late,
+                previous_rows=previous_rows,
                 files=len(staged.files),
                 bytes=sum(f.bytes for f in staged.files),
                 seconds=time.monotonic() - started,
@@ -180,7 +202,7 @@ def extract_day(
                 location=staged.location,
             )
             lake.register_fields(source.name, schema.fields)
-            lake.publish(staged, _manifest(result, plan, staged))
+            lake.publish(staged, _manifest(result, plan, staged, run_id))
             return result
 
 
@@ -264,11 +286,17 @@ def _verify_counts(
         )
 
 
-def _manifest(result: DayResult, plan: DayPlan, staged: StagedPartition) -> dict[str, object]:
+def _manifest(result: DayResult, plan: DayPlan, staged: StagedPartition, run_id: str | None) -> dict[str, object]:
     return {
         "source": result.source,
         "day": result.day,
         "rows": result.rows,
+        "elasticsearch_count": result.counted_rows,
+        "late_documents": result.late_documents,
+        "run_id": run_id,
+        "timestamp_column": next(
+            (column for column, path, _ in result.schema.column_paths() if path == result.schema.timestamp_field), None
+        ),
         "files": [f.name for f in staged.files],
         "bytes": result.bytes,
         "indices": plan.indices,

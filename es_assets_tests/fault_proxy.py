@@ -2,8 +2,9 @@
 
 Placed between es_assets and a real server (an emulator), it forwards every request faithfully
 and records it as received, unless a :class:`Fault` the test added matches the request: then it
-answers with an error, resets the connection, cuts the body short, stalls, or rewrites the real
-response. Faults are tried in the order they were added; each applies ``times`` times.
+answers with an error, resets the connection, cuts the body short (with either framing), stalls,
+or rewrites the request it forwards and the real response. Faults are tried in the order they
+were added; each applies ``times`` times.
 
     with FaultProxy(upstream_url) as proxy:
         proxy.add_fault(Fault(match=is_page, kind=FaultKind.RESPOND, status=429, body=es_error(...)))
@@ -38,8 +39,12 @@ class FaultKind(enum.Enum):
     RESPOND = "respond"  # answer with ``status`` + ``body``; the upstream never sees the request
     RESET = "reset"  # close the socket with RST and no response
     TRUNCATE = "truncate"  # forward, then send the full Content-Length but only half the body
+    # forward, then send half the body framed by closing the connection (no Content-Length): the
+    # client cannot tell from the framing that it is short
+    TRUNCATE_CLOSE_DELIMITED = "truncate_close_delimited"
     DELAY = "delay"  # wait ``delay_s`` before forwarding (longer than the client's timeout)
-    REWRITE = "rewrite"  # forward, then send ``rewrite(body)`` (body as sent: es_assets asks for no gzip)
+    # forward ``rewrite_request(request)``, then send ``rewrite(body)`` (body as sent: es_assets asks for no gzip)
+    REWRITE = "rewrite"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Fault:
     body: bytes = b""
     delay_s: float = 0.0
     rewrite: Callable[[bytes], bytes] | None = None
+    # REWRITE: what to forward instead (a new path; the body keeps its length, as Content-Length is passed on)
+    rewrite_request: Callable[[RecordedRequest], RecordedRequest] | None = None
     injected: int = 0  # how many times it has applied so far
 
 
@@ -204,22 +211,29 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 status, reason, headers, body = proxy._forward(request)
                 self._send(status, reason, headers, body, send_bytes=len(body) // 2)
                 self.close_connection = True
+            elif fault.kind is FaultKind.TRUNCATE_CLOSE_DELIMITED:
+                status, reason, headers, body = proxy._forward(request)
+                self._send(status, reason, headers, body, send_bytes=len(body) // 2, close_delimited=True)
+                self.close_connection = True
             elif fault.kind is FaultKind.DELAY:
                 if not proxy._stopping.wait(fault.delay_s):
                     self._send(*proxy._forward(request))
                 self.close_connection = True
             else:
-                assert fault.kind is FaultKind.REWRITE and fault.rewrite is not None
-                status, reason, headers, body = proxy._forward(request)
-                self._send(status, reason, headers, fault.rewrite(body))
+                assert fault.kind is FaultKind.REWRITE
+                forwarded = fault.rewrite_request(request) if fault.rewrite_request else request
+                status, reason, headers, body = proxy._forward(forwarded)
+                self._send(status, reason, headers, fault.rewrite(body) if fault.rewrite else body)
 
         def _send(
-            self, status: int, reason: str, headers: list[tuple[str, str]], body: bytes, send_bytes: int | None = None
+            self, status: int, reason: str, headers: list[tuple[str, str]], body: bytes, send_bytes: int | None = None,
+            close_delimited: bool = False,
         ) -> None:
             self.send_response_only(status, reason or None)
             for name, value in headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            # Without a length the body ends where the connection does (RFC 9112 6.3, last rule).
+            self.send_header(*(("Connection", "close") if close_delimited else ("Content-Length", str(len(body)))))
             self.end_headers()
             self.wfile.write(body if send_bytes is None else body[:send_bytes])
             self.wfile.flush()

@@ -127,6 +127,15 @@ def expected_row(document: dict[str, Any]) -> dict[str, Any]:
     return without_nulls({"_index": document["_index"], "_id": document["_id"], "timestamp": timestamp, **source})
 
 
+def assert_rows_are_the_documents(rows: Iterable[dict[str, Any]], documents: Iterable[dict[str, Any]]) -> None:
+    """Every document is one row, every value as the README's rules say it lands (``dt`` aside)."""
+    actual = {(r["_index"], r["_id"]): without_nulls({k: v for k, v in r.items() if k != "dt"}) for r in rows}
+    expected = {(d["_index"], d["_id"]): expected_row(d) for d in documents}
+    assert actual.keys() == expected.keys()
+    mismatches = [key for key in expected if actual[key] != expected[key]]
+    assert not mismatches, f"{len(mismatches)} rows differ, e.g. {actual[mismatches[0]]} != {expected[mismatches[0]]}"
+
+
 def counts_by_day(rows: Iterable[dict[str, Any]]) -> dict[dt.date, int]:
     counts: dict[dt.date, int] = {}
     for row in rows:

@@ -10,6 +10,7 @@ import pytest
 from es_assets.config import load_settings
 from es_assets.demo import k8s_logs
 from es_assets.extract import Progress, extract_day
+from es_assets.lake import open_lake
 from es_assets.source.cluster import detect_cluster, plan_day
 from es_assets.source.http import EsHttp
 from es_assets_tests.fault_proxy import Fault, FaultKind, FaultProxy
@@ -30,7 +31,7 @@ def test_progress_is_reported_while_slices_run(es_url: str, tmp_path: Path) -> N
                                               source={"page_size": 50, "slices": 1}))
         http = EsHttp(settings.elasticsearch)
         plan = plan_day(http, detect_cluster(http), settings.sources[0], DAY)
-        result = extract_day(http, settings.sources[0], settings.lake, plan,
+        result = extract_day(http, settings.sources[0], open_lake(settings.lake), plan,
                              on_progress=reports.append, progress_interval_s=0.2)
     assert result.rows == 600
     assert len(reports) >= 3

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from es_assets.config import LakeSettings
+from es_assets.config import S3LakeSettings
 from es_assets.errors import PartitionBusy
 from es_assets.lake.s3 import S3Lake
 from es_assets.schema.fields import build_schema
@@ -51,7 +51,7 @@ def proxy(moto_url: str) -> Iterator[FaultProxy]:
 
 
 def lake_via(endpoint: str, prefix: str) -> S3Lake:
-    lake = S3Lake(LakeSettings(uri=f"s3://{BUCKET}/{prefix}", endpoint_url=endpoint, region="us-east-1"))
+    lake = S3Lake(S3LakeSettings(uri=f"s3://{BUCKET}/{prefix}", endpoint_url=endpoint, region="us-east-1"))
     lake.transfer = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024,
                                    max_concurrency=1)
     return lake

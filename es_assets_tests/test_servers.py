@@ -21,6 +21,8 @@ from es_assets.source.cluster import ClusterInfo, detect_cluster
 from es_assets.source.http import EsHttp
 from es_assets_tests.distributions import DISTRIBUTIONS, DistributionError, java_home
 
+pytestmark = pytest.mark.integration  # every test here starts a server
+
 
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as resp:

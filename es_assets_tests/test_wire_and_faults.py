@@ -115,7 +115,7 @@ def extract(settings: Settings, day: dt.date) -> DayResult:
     try:
         source = settings.sources[0]
         plan = plan_day(http, detect_cluster(http), source, day)
-        return extract_day(http, source, settings.lake, plan)
+        return extract_day(http, source, LocalLake(settings.lake), plan)
     finally:
         http.close()
 
@@ -493,9 +493,10 @@ def test_source_filtering_sends_and_writes_only_the_selected_fields(
     proxy: FaultProxy, loaded_day: LoadedDay, tmp_path: Path
 ) -> None:
     settings = make_settings(proxy, loaded_day, tmp_path, slices=1)
-    source = dataclasses.replace(settings.sources[0], source_includes=("@timestamp", "level", "kubernetes.*"),
-                                 source_excludes=("kubernetes.labels",))
-    settings = dataclasses.replace(settings, sources=(source,))
+    source = settings.sources[0].model_copy(update={
+        "source_includes": ("@timestamp", "level", "kubernetes.*"), "source_excludes": ("kubernetes.labels",),
+    })
+    settings = settings.model_copy(update={"sources": (source,)})
     result = extract(settings, loaded_day.day)
     assert_exact_day(settings, loaded_day, result)
     pages = [r.json() for r in proxy.requests if is_page(r)]

@@ -10,6 +10,7 @@ columns sit beside older ones.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 import time
 from pathlib import Path
@@ -47,7 +48,7 @@ class DuckDBCatalog:
                     raise EsAssetsError(f"cannot open the DuckDB catalog {self.database_path}: {exc}") from None
                 time.sleep(0.5)
         if self.lake_settings is not None and self.lake_settings.is_s3:
-            _enable_s3(con, self.lake_settings)
+            enable_s3(con, self.lake_settings)
         return con
 
     def register(self, source: str, lake: Lake, days: Sequence[dt.date], schema: SourceSchema,
@@ -85,14 +86,18 @@ class DuckDBCatalog:
             return [d[0] for d in cursor.description], cursor.fetchall()
 
 
-def _enable_s3(con: duckdb.DuckDBPyConnection, settings: LakeSettings) -> None:
-    """Load httpfs from its PyPI package (no download) and give it the lake's credentials."""
-    import duckdb_extension_httpfs  # the extension binary for this DuckDB version
+def load_packaged_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load a DuckDB extension from its PyPI package ``duckdb-extension-<name>``: no download at run time."""
+    package = importlib.import_module(f"duckdb_extension_{name}")
+    extension = Path(package.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    con.execute(f"LOAD '{_sql_string(str(extension))}'")
 
+
+def enable_s3(con: duckdb.DuckDBPyConnection, settings: LakeSettings) -> None:
+    """Load httpfs from its PyPI package (no download) and give it the lake's credentials."""
     from es_assets.lake.s3 import s3_session
 
-    extension = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
-    con.execute(f"LOAD '{_sql_string(str(extension))}'")
+    load_packaged_extension(con, "httpfs")
     session = s3_session(settings.region)
     credentials = session.get_credentials()
     options = {"TYPE": "s3", "REGION": settings.region or session.region_name or "us-east-1"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import dagster as dg
 
@@ -30,17 +30,19 @@ def for_plans(plans: Sequence[DayPlan], source: SourceSettings) -> dict[str, Any
         "slices": dg.MetadataValue.json({str(p.day): p.slices(source.slices) for p in plans}),
         "documents_without_timestamp": max((p.without_timestamp for p in plans), default=0),
         "expected_seconds": round(total / _ASSUMED_DOCS_PER_SECOND, 1),
-        "plan": dg.MetadataValue.md(
-            _markdown_table(
-                ["day", "documents", "indices", "est. bytes", "health"],
-                [[str(p.day), f"{p.total:,}", ", ".join(p.indices) or "—", f"{p.store_bytes:,}", p.health]
-                 for p in plans],
-            )
+        "plan": _table(
+            [dg.TableColumn("day", "date"), dg.TableColumn("documents", "int"), dg.TableColumn("indices", "string"),
+             dg.TableColumn("estimated_bytes", "int"), dg.TableColumn("health", "string")],
+            [{"day": str(p.day), "documents": p.total, "indices": ", ".join(p.indices) or "—",
+              "estimated_bytes": p.store_bytes, "health": p.health} for p in plans],
         ),
     }
 
 
-def for_extractions(results: Sequence[DayResult], lake_uri: str, table: str) -> dict[str, Any]:
+def for_extractions(
+    results: Sequence[DayResult], lake_uri: str, table: str, mappings: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``mappings`` (index → ``GET _mapping`` body) give each column's Elasticsearch type."""
     rows = sum(r.rows for r in results)
     seconds = sum(r.seconds for r in results)
     schema = results[-1].schema if results else None
@@ -56,17 +58,25 @@ def for_extractions(results: Sequence[DayResult], lake_uri: str, table: str) -> 
         "unmapped_documents": sum(r.unmapped_documents for r in results),
         "exact_path_pages": sum(r.exact_pages for r in results),
         "context_restarts": sum(r.context_restarts for r in results),
-        "days": dg.MetadataValue.md(
-            _markdown_table(
-                ["day", "rows", "files", "bytes", "docs/s", "slices", "method"],
-                [[r.day, f"{r.rows:,}", str(r.files), f"{r.bytes:,}", f"{r.docs_per_second:,.0f}", str(r.slices),
-                  r.method] for r in results],
-            )
+        "elasticsearch_count": sum(r.counted_rows for r in results),
+        # Documents indexed into a day between its count and its point in time: in the lake, and said so.
+        "late_documents": sum(r.late_documents for r in results),
+        "days": _table(
+            [dg.TableColumn(name, kind) for name, kind in (
+                ("day", "date"), ("rows", "int"), ("counted", "int"), ("late", "int"), ("files", "int"),
+                ("bytes", "int"), ("docs_per_second", "int"), ("slices", "int"), ("method", "string"))],
+            [{"day": r.day, "rows": r.rows, "counted": r.counted_rows, "late": r.late_documents, "files": r.files,
+              "bytes": r.bytes, "docs_per_second": round(r.docs_per_second), "slices": r.slices, "method": r.method}
+             for r in results],
         ),
     }
     if schema is not None:
+        types = mapping_types(mappings or {})
         metadata["dagster/column_schema"] = dg.TableSchema(
-            columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema.arrow_schema]
+            columns=[
+                dg.TableColumn(name=column, type=arrow_type, description=_column_description(path, types))
+                for column, path, arrow_type in schema.column_paths()
+            ]
         )
         metadata["schema_fingerprint"] = schema.fingerprint
         metadata["schema_drift"] = dg.MetadataValue.json({r.day: r.drift.as_metadata() for r in results})
@@ -74,9 +84,12 @@ def for_extractions(results: Sequence[DayResult], lake_uri: str, table: str) -> 
 
 
 def for_table(catalog: Catalog, lake: Lake, table: str, days: Sequence[dt.date]) -> dict[str, Any]:
-    rows_by_day = {str(day): (lake.manifest(table, day) or {}).get("rows") for day in sorted(days)}
+    manifests = {str(day): lake.manifest(table, day) or {} for day in sorted(days)}
+    rows_by_day = {day: manifest.get("rows") for day, manifest in manifests.items()}
     columns, preview = catalog.preview(table, max(days))
+    snapshots = {day: m["snapshot_id"] for day, m in manifests.items() if m.get("snapshot_id") is not None}
     return {
+        **({"iceberg_snapshot_ids": dg.MetadataValue.json(snapshots)} if snapshots else {}),
         "table": table,
         "catalog": catalog.description,
         "dagster/row_count": sum(r or 0 for r in rows_by_day.values()),
@@ -85,14 +98,38 @@ def for_table(catalog: Catalog, lake: Lake, table: str, days: Sequence[dt.date])
         "example_query": dg.MetadataValue.md(
             f"```sql\nSELECT dt, count(*) FROM {table} GROUP BY dt ORDER BY dt;\n```"
         ),
-        "preview": dg.MetadataValue.md(_markdown_table(columns, [[_short(v) for v in row] for row in preview])),
+        "preview": _table(
+            [dg.TableColumn(column, "string") for column in columns],
+            [dict(zip(columns, map(_short, row))) for row in preview],
+        ),
     }
 
 
-def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+def mapping_types(mappings: Mapping[str, Any]) -> dict[str, str]:
+    """Elasticsearch path → mapping type over every index of the day (``keyword | text`` where they differ)."""
+    types: dict[str, set[str]] = {}
+
+    def walk(properties: Mapping[str, Any], prefix: str) -> None:
+        for name, spec in properties.items():
+            path = prefix + name
+            types.setdefault(path, set()).add(spec.get("type", "object"))
+            walk(spec.get("properties", {}), path + ".")
+
+    for body in mappings.values():
+        walk(body.get("mappings", {}).get("properties", {}), "")
+    return {path: " | ".join(sorted(kinds)) for path, kinds in types.items()}
+
+
+def _column_description(path: str, types: Mapping[str, str]) -> str:
+    if path.startswith("_"):
+        return f"Elasticsearch `{path}` (document metadata)"
+    return f"Elasticsearch `{path}` ({types.get(path, 'not in the mapping')})"
+
+
+def _table(columns: list[dg.TableColumn], records: list[dict[str, Any]]) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(record) for record in records], schema=dg.TableSchema(columns=columns)
+    )
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -1,5 +1,6 @@
 """The sensor on new indices: it requests a run for every complete day not yet in the lake, and
-re-runs recent days whose document count changed since they were extracted (late data).
+re-runs recent days whose document count grew since they were extracted (late data). A day
+whose count fell is left alone: its run would be refused, as a smaller day needs a user's say-so.
 
 Run keys carry the day's count (``<src>/<day>/<count>``), so repeated ticks never request the
 same run twice, and a changed count is a new key. The cursor keeps what was last requested, so
@@ -15,6 +16,7 @@ import json
 import dagster as dg
 
 from es_assets.config import SourceSettings
+from es_assets.defs.assets import ALLOW_SMALLER_DAY_TAG
 from es_assets.defs.resources import ElasticsearchResource, LakeResource
 from es_assets.source.cluster import DayWindow
 from es_assets.source.discovery import day_counts, discover_days
@@ -59,8 +61,12 @@ def decide_runs(
             continue
         if day not in published_rows:
             decisions.append(DayDecision(day, count, "new"))
-        elif published_rows[day] != count and (today - day).days <= source.late_data_days:
-            decisions.append(DayDecision(day, count, f"late data: {published_rows[day]} → {count} documents"))
+        elif (today - day).days <= source.late_data_days:
+            if count > published_rows[day]:
+                decisions.append(DayDecision(day, count, f"late data: {published_rows[day]} → {count} documents"))
+            elif count < published_rows[day]:
+                notes.append(f"{day} has {count} documents, fewer than the lake's {published_rows[day]}: a smaller "
+                             f"day is published only by a run tagged {ALLOW_SMALLER_DAY_TAG}")
     return decisions, notes
 
 
@@ -77,33 +83,32 @@ def build_new_indices_sensor(source: SourceSettings, job: dg.UnresolvedAssetJobD
         description=(
             f"Polls `{source.index}` for days that are complete ({source.settle_minutes} min after midnight, "
             f"{source.timezone}) and not yet in the lake, and re-runs the last {source.late_data_days} days "
-            "when their document count changes."
+            "when their document count grows."
         ),
     )
     def new_indices_sensor(
         context: dg.SensorEvaluationContext, elasticsearch: ElasticsearchResource, lake: LakeResource
     ) -> dg.SensorResult | dg.SkipReason:
-        settings = elasticsearch.settings().source(name)
         the_lake = lake.lake()
         now = dt.datetime.now(dt.timezone.utc)
-        today = now.astimezone(settings.tz).date()
+        today = now.astimezone(source.tz).date()
         published = set(the_lake.published_days(name))
         with elasticsearch.connect(connections=2) as (http, _):
-            found = discover_days(http, settings, since=settings.start_date)
+            found = discover_days(http, source, since=source.start_date)
             to_count = [
                 day for day in found
-                if day < today and (day not in published or (today - day).days <= settings.late_data_days)
+                if day < today and (day not in published or (today - day).days <= source.late_data_days)
             ]
-            counts = day_counts(http, settings, sorted(to_count, reverse=True)[:MAX_RUNS_PER_TICK * 2])
+            counts = day_counts(http, source, sorted(to_count, reverse=True)[:MAX_RUNS_PER_TICK * 2])
         published_rows = {
             day: int(manifest["rows"])  # type: ignore[call-overload]
             for day in published if day in counts and (manifest := the_lake.manifest(name, day)) is not None
         }
         cursor = json.loads(context.cursor) if context.cursor else {}
-        decisions, notes = decide_runs(settings, found, counts, published_rows, cursor, now)
+        decisions, notes = decide_runs(source, found, counts, published_rows, cursor, now)
         decisions = decisions[:MAX_RUNS_PER_TICK]
         if not decisions:
-            seen = f"{len(found)} days in {settings.index}, {len(published)} in the lake"
+            seen = f"{len(found)} days in {source.index}, {len(published)} in the lake"
             return dg.SkipReason(
                 f"{seen}; every complete day is extracted and unchanged" + (f"; {'; '.join(notes[:3])}" if notes else "")
             )

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from typing import Any, Iterator, Sequence
 import boto3
 
 from es_assets.catalog.duckdb_catalog import DuckDBCatalog
+from es_assets.catalog.iceberg_catalog import IcebergDuckDBCatalog
 from es_assets.config import load_settings
 from es_assets.demo import k8s_logs
 from es_assets.demo.emulators import start_elasticsearch_emulator, start_moto
@@ -29,8 +31,12 @@ from es_assets.schema.fields import SourceSchema
 from es_assets.query import TOP_ERROR_NAMESPACES_SQL, format_table, run_query
 
 PROJECT = Path(__file__).resolve().parents[2]
+# --lake: the config file each variant runs on.
+CONFIGS = {"local": "es_assets.yaml", "s3": "es_assets.s3-demo.yaml", "iceberg": "es_assets.iceberg-demo.yaml",
+           "iceberg-s3": "es_assets.iceberg-s3-demo.yaml"}
 STATE = PROJECT / ".demo"
 SOURCE = "k8s_logs"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the colours of Dagster's console log
 
 
 def demo_days(days: int, today: dt.date | None = None) -> list[dt.date]:
@@ -46,7 +52,10 @@ def _environment(es_url: str, config: str = "es_assets.yaml") -> dict[str, str]:
         ES_ASSETS_CONFIG=str(PROJECT / config),
         DAGSTER_HOME=str(PROJECT / ".dagster_home"),
     )
-    Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
+    home = Path(env["DAGSTER_HOME"])
+    home.mkdir(exist_ok=True)
+    if not (home / "dagster.yaml").exists():  # the shipped one-machine instance (no first-start dialog)
+        (home / "dagster.yaml").write_text((PROJECT / "deploy" / "local" / "dagster.yaml").read_text())
     return env
 
 
@@ -69,24 +78,31 @@ def demo(days: int, docs_per_day: int, lake: str) -> None:
     started = time.monotonic()
     server, stop = start_elasticsearch_emulator(STATE / "elasticsearch", log_dir=STATE / "logs")
     try:
-        with _moto_s3("es-assets-demo") if lake == "s3" else contextlib.nullcontext({}) as aws_env:
+        on_s3 = lake in ("s3", "iceberg-s3")
+        with _moto_s3("es-assets-demo") if on_s3 else contextlib.nullcontext({}) as aws_env:
             day_list = demo_days(days)
             print(f"Elasticsearch emulator at {server.url}; loading {days} days x {docs_per_day:,} documents ...")
             for index, count in k8s_logs.load_days(server.url, day_list, docs_per_day).items():
                 print(f"  {index}: {count:,} documents")
-            env = {**_environment(server.url, "es_assets.s3-demo.yaml" if lake == "s3" else "es_assets.yaml"),
-                   **aws_env}
+            env = {**_environment(server.url, CONFIGS[lake]), **aws_env}
             selection = f"elasticsearch/{SOURCE},parquet/{SOURCE},athena/{SOURCE}"
             partition_range = f"{day_list[0]}...{day_list[-1]}"
             print(f"Materializing {selection} for {partition_range} through Dagster ...")
-            subprocess.run(
+            _materialize_showing_progress(
                 [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "es_assets.definitions",
                  "--select", selection, "--partition-range", partition_range],
-                cwd=PROJECT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env,
             )
             if lake == "s3":
                 columns, rows = _query_s3_lake(env["ES_ASSETS_CONFIG"], TOP_ERROR_NAMESPACES_SQL)
                 where = "DuckDB over the S3 lake (Glue table es_assets_demo.k8s_logs registered on moto)"
+            elif lake == "iceberg-s3":  # Athena cannot run on moto: DuckDB's iceberg_scan reads the Glue table's snapshot
+                columns, rows = IcebergDuckDBCatalog(load_settings(env["ES_ASSETS_CONFIG"]).lake).query(
+                    TOP_ERROR_NAMESPACES_SQL)
+                where = "DuckDB's iceberg extension, Iceberg table es_assets_demo.k8s_logs in Glue on moto"
+            elif lake == "iceberg":
+                columns, rows = run_query(TOP_ERROR_NAMESPACES_SQL, env["ES_ASSETS_CONFIG"])
+                where = "DuckDB's iceberg extension, Iceberg table k8s_logs in the local SQL catalog"
             else:
                 columns, rows = run_query(TOP_ERROR_NAMESPACES_SQL, env["ES_ASSETS_CONFIG"])
                 where = "DuckDB catalog, table k8s_logs"
@@ -97,6 +113,22 @@ def demo(days: int, docs_per_day: int, lake: str) -> None:
                 print("Open the UI on the same data with `make dev` (http://127.0.0.1:3000).")
     finally:
         stop()
+
+
+def _materialize_showing_progress(command: list[str], env: dict[str, str]) -> None:
+    """Run the Dagster CLI, printing the assets' own log lines (plans, progress, results) as they come."""
+    log: list[str] = []
+    with subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, bufsize=1) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line)
+            # Dagster's CLI lines end in " - <step> - <message>"; the assets' messages start with the source.
+            message = _ANSI.sub("", line).rstrip().rsplit(" - ", 1)[-1]
+            if message.startswith(f"{SOURCE} "):
+                print(f"  {message}", flush=True)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command, stderr="".join(log[-200:]).encode())
 
 
 def _query_s3_lake(config: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -136,8 +168,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo_parser = commands.add_parser("demo", help="load, materialize, query")
     demo_parser.add_argument("--days", type=int, default=3)
     demo_parser.add_argument("--docs-per-day", type=int, default=34_000)
-    demo_parser.add_argument("--lake", choices=["local", "s3"], default="local",
-                             help="s3: the lake on S3 and the table in Glue, on a moto server")
+    demo_parser.add_argument("--lake", choices=sorted(CONFIGS), default="local",
+                             help="s3: the lake on S3 and the table in Glue, on a moto server; iceberg: an Iceberg "
+                                  "table in a local SQL catalog; iceberg-s3: an Iceberg table on S3 in Glue (moto)")
     dev_parser = commands.add_parser("dev", help="the Dagster UI on the demo data")
     dev_parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)

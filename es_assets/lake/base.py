@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 import uuid
 from pathlib import Path
 from typing import Any, ContextManager, Protocol
 
 import pyarrow.fs as pafs
 
+from es_assets.config import LakeSettings
 from es_assets.schema.fields import Field
 
 MANIFEST = "_manifest.json"
@@ -29,7 +31,8 @@ def partition_name(day: dt.date) -> str:
 
 def new_version_name() -> str:
     """Sortable and unique: when it was started, plus a random suffix."""
-    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    # Microseconds: two runs of a day started within the same second still order by start.
+    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:
@@ -45,18 +48,37 @@ class StagedFile:
 
 @dataclasses.dataclass
 class StagedPartition:
-    """A day's new version, being written; invisible to readers until published."""
+    """A day's new version, being written; invisible to readers until published.
+
+    Slice threads add and drop files concurrently: they go through :meth:`add_file` and
+    :meth:`drop_file`, which hold a lock, and readers see a snapshot in :attr:`files`.
+    """
 
     source: str
     day: dt.date
     version: str
     directory: Path  # the local directory the slice writers write into
     location: str  # where the version lives once published (a path or an s3:// URI)
-    files: list[StagedFile] = dataclasses.field(default_factory=list)
+    _files: list[StagedFile] = dataclasses.field(default_factory=list, repr=False)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def files(self) -> list[StagedFile]:
+        with self._lock:
+            return list(self._files)
+
+    def add_file(self, staged_file: StagedFile) -> None:
+        with self._lock:
+            self._files.append(staged_file)
+
+    def drop_file(self, name: str) -> None:
+        with self._lock:
+            self._files = [f for f in self._files if f.name != name]
 
 
 class Lake(Protocol):
     uri: str
+    settings: LakeSettings  # the file options (compression, file sizes) the writers use
     filesystem: pafs.FileSystem  # reads published files (their paths come from published_files)
 
     def stage(self, source: str, day: dt.date) -> ContextManager[StagedPartition]: ...

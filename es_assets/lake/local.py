@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
+from es_assets.config import LocalLakeSettings
 from es_assets.errors import PartitionBusy
 from es_assets.lake.base import (
     MANIFEST,
@@ -52,9 +53,11 @@ def lake_root(uri: str) -> Path:
 class LocalLake:
     """A lake in a directory; the published day is a symlink swapped atomically."""
 
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
-        self.root = lake_root(uri)
+    def __init__(self, lake: LocalLakeSettings | str) -> None:
+        # A bare URI (a reader that only looks at published days) gets the default file options.
+        self.settings = lake if isinstance(lake, LocalLakeSettings) else LocalLakeSettings.model_construct(uri=lake)
+        self.uri = self.settings.uri
+        self.root = lake_root(self.uri)
         self.filesystem = pafs.LocalFileSystem()
 
     def table_location(self, source: str) -> str:
@@ -105,11 +108,11 @@ class LocalLake:
                     shutil.rmtree(staged.directory, ignore_errors=True)
 
     def closed(self, staged: StagedPartition, path: Path, rows: int) -> None:
-        staged.files.append(StagedFile(path.name, rows, path.stat().st_size))
+        staged.add_file(StagedFile(path.name, rows, path.stat().st_size))
 
     def discarded(self, staged: StagedPartition, path: Path) -> None:
         path.unlink(missing_ok=True)
-        staged.files = [f for f in staged.files if f.name != path.name]
+        staged.drop_file(path.name)
 
     def publish(self, staged: StagedPartition, manifest: dict[str, Any]) -> None:
         """Make the staged version the day's only visible version, in one atomic rename."""

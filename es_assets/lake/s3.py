@@ -134,15 +134,13 @@ class S3Lake:
 
     def closed(self, staged: StagedPartition, path: Path, rows: int) -> None:
         size = path.stat().st_size
-        self.client.upload_file(
-            str(path), self.bucket, self._version_key(staged, path.name), ExtraArgs=self._extra_args, Config=self.transfer
-        )
+        self.upload(path, self._version_key(staged, path.name))
         path.unlink()  # uploaded: local disk holds only the files still being written
-        staged.files.append(StagedFile(path.name, rows, size))
+        staged.add_file(StagedFile(path.name, rows, size))
 
     def discarded(self, staged: StagedPartition, path: Path) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._version_key(staged, path.name))
-        staged.files = [f for f in staged.files if f.name != path.name]
+        staged.drop_file(path.name)
 
     def publish(self, staged: StagedPartition, manifest: dict[str, Any]) -> None:
         """Swap the day's pointer to this version, unless another run published the day meanwhile."""
@@ -184,8 +182,15 @@ class S3Lake:
     def _version_key(self, staged: StagedPartition, name: str) -> str:
         return f"{self._day_prefix(staged.source, staged.day)}{staged.version}/{name}"
 
+    def upload(self, path: Path, key: str) -> None:
+        """One file to ``key``, multipart above 64 MB (aborted by the transfer manager if it fails)."""
+        self.client.upload_file(str(path), self.bucket, key, ExtraArgs=self._extra_args, Config=self.transfer)
+
     def _delete_version(self, source: str, day: dt.date, version: str) -> None:
-        prefix = f"{self._day_prefix(source, day)}{version}/"
+        self.delete_prefix(f"{self._day_prefix(source, day)}{version}/")
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Every object under ``prefix``, and the parts of uploads under it that never completed."""
         keys = self._list(prefix)
         for start in range(0, len(keys), 1000):
             self.client.delete_objects(

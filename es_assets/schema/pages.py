@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from es_assets.errors import IncompleteExtraction
+from es_assets.errors import IncompleteExtraction, TruncatedResponse
 from es_assets.schema.conversions import exact_json_float
 from es_assets.schema.fields import ID_COLUMN, INDEX_COLUMN, UNMAPPED_COLUMN, SourceSchema, json_text
 from es_assets.schema.values import DocumentNormalizer
@@ -77,7 +77,10 @@ class PageParser:
         )
 
     def parse(self, data: bytes, where: str) -> Page:
-        """Parse one response body; raise :class:`IncompleteExtraction` if the page is not whole."""
+        """Parse one response body; raise :class:`IncompleteExtraction` if the page is not whole.
+
+        A body that is not whole JSON raises :class:`TruncatedResponse`, which the caller retries.
+        """
         if self._fast_parse_options is not None:
             try:
                 return self._parse_fast(data, where)
@@ -91,6 +94,8 @@ class PageParser:
             read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=False),
             parse_options=self._fast_parse_options,
         )
+        if response.num_rows != 1:
+            raise pa.ArrowInvalid("not one JSON object")  # e.g. a body cut to whitespace: the exact path says so
         row = response.slice(0, 1)
         shards = row.column("_shards")[0].as_py()
         check_page_health(shards, row.column("timed_out")[0].as_py(), where)
@@ -158,7 +163,7 @@ def _load_json(data: bytes, where: str) -> Any:
     try:
         response = json.loads(data, parse_float=exact_json_float, parse_constant=decimal.Decimal)
     except ValueError as exc:
-        raise IncompleteExtraction(f"{where}: the response is not whole JSON ({exc}); it was cut off") from None
+        raise TruncatedResponse(f"{where}: the response is not whole JSON ({exc}); it was cut off") from None
     # Only a \uD800-\uDFFF escape can make a lone surrogate; most pages have none, and the walk is costly.
     return _replace_lone_surrogates(response) if _SURROGATE_ESCAPE.search(data) else response
 

@@ -13,6 +13,7 @@ import orjson
 
 from es_assets.config import SourceSettings
 from es_assets.errors import ClusterError, MissingIndexError
+from es_assets.schema.pages import check_page_health
 from es_assets.source.http import EsHttp
 
 
@@ -33,6 +34,20 @@ class ClusterInfo:
         if self.product == "opensearch" and self.version >= (3, 3, 0):
             return "_shard_doc"
         return None
+
+    @property
+    def refuse_partial_pit(self) -> dict[str, str]:
+        """The PIT-open parameter that makes the server refuse a PIT missing shards, where it has one.
+
+        OpenSearch creates partial PITs unless told not to (``allow_partial_pit_creation``, known since
+        PITs came in 2.4). Elasticsearch refused them outright until 8.16, which added
+        ``allow_partial_search_results`` (default false; unknown before, so a 400 there).
+        """
+        if self.product == "opensearch":
+            return {"allow_partial_pit_creation": "false"}
+        if self.version >= (8, 16, 0):
+            return {"allow_partial_search_results": "false"}
+        return {}
 
     @property
     def label(self) -> str:
@@ -114,6 +129,7 @@ class DayPlan:
     store_bytes: int  # estimated bytes of the day's documents in the cluster (pro rata of the indices)
     health: str
     without_timestamp: int  # documents in the day's indices with no timestamp: they belong to no day
+    pattern_indices: tuple[str, ...]  # every index the source's pattern matches now (any day)
 
     @property
     def index_expression(self) -> str:
@@ -160,6 +176,7 @@ def plan_day(http: EsHttp, cluster: ClusterInfo, source: SourceSettings, day: dt
         store_bytes=int(sum(stats[i]["bytes"] * holding[i] / max(stats[i]["docs"], 1) for i in holding)),
         health=_health(http, ",".join(sorted(holding))) if holding else "green",
         without_timestamp=without_timestamp,
+        pattern_indices=tuple(sorted(all_mappings)),
     )
 
 
@@ -173,16 +190,22 @@ def _documents_per_index(http: EsHttp, pattern: str, day_query: dict[str, Any], 
             "query": day_query,
             "aggs": {"by_index": {"terms": {"field": "_index", "size": 10_000}}},
         },
-        params={"filter_path": "hits.total,aggregations,_shards"},
+        params={"filter_path": "hits.total,aggregations,_shards,timed_out"},
     )
+    # This count is what the extraction is held to: a count with failed shards would be short too.
+    check_page_health(response.get("_shards"), response.get("timed_out"), "counting the day")
     total = response["hits"]["total"]["value"]
     counts = {b["key"]: b["doc_count"] for b in response.get("aggregations", {}).get("by_index", {}).get("buckets", [])}
     if sum(counts.values()) == total:
         return counts
     # Some servers cannot aggregate on _index: count index by index instead.
-    return {
-        index: http.json("POST", f"/{quote(index)}/_count", body={"query": day_query})["count"] for index in indices
-    }
+    return {index: _count(http, index, day_query) for index in indices}
+
+
+def _count(http: EsHttp, index: str, query: dict[str, Any]) -> int:
+    response = http.json("POST", f"/{quote(index)}/_count", body={"query": query})
+    check_page_health(response.get("_shards"), False, f"counting the day in {index}")
+    return int(response["count"])
 
 
 def _index_stats(http: EsHttp, expression: str) -> dict[str, dict[str, int]]:

@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 from urllib.parse import urlencode, urlparse
 
 import orjson
@@ -36,12 +36,14 @@ from es_assets.errors import (
     ClusterUnreachable,
     ContextLost,
     MissingIndexError,
+    TruncatedResponse,
 )
 
 log = logging.getLogger(__name__)
 
 _RETRYABLE_STATUS = {429, 502, 503, 504}
 _RETRYABLE_ERROR_TYPES = {"es_rejected_execution_exception", "opensearch_rejected_execution_exception"}
+T = TypeVar("T")
 
 
 class TransientFailure(ClusterError):
@@ -94,9 +96,28 @@ class EsHttp:
         ok_statuses: tuple[int, ...] = (),
         retry: bool = True,
     ) -> bytes:
-        """Perform one request, retrying transient failures; return the raw response body.
+        """Perform one request, retrying transient failures; return the raw response body."""
+        return self.read(method, path, bytes, body=body, params=params, ok_statuses=ok_statuses, retry=retry)
 
-        With ``retry=False`` a transient failure raises :class:`TransientFailure` at once, for
+    def json(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        return self.read(method, path, whole_json, body=body, params=params)
+
+    def read(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[bytes], T],
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        ok_statuses: tuple[int, ...] = (),
+        retry: bool = True,
+    ) -> T:
+        """Perform one request and ``parse`` its body, retrying transient failures.
+
+        A body that ``parse`` finds cut short (:class:`TruncatedResponse`) is transient too:
+        with Content-Length or chunked framing urllib3 notices a short body itself, but a body
+        framed by closing the connection just ends early, and only parsing can tell. With
+        ``retry=False`` a transient failure raises :class:`TransientFailure` at once, for
         requests that are not safe to repeat (a scroll continuation may have moved its cursor).
         """
         target = path + ("?" + urlencode(params) if params else "")
@@ -114,17 +135,22 @@ class EsHttp:
                         "to its PEM file)"
                     ) from None
                 failure = f"{type(exc).__name__} from {host}"
-                error: ClusterError = ClusterUnreachable(
+                error: ClusterError | TruncatedResponse = ClusterUnreachable(
                     f"cannot reach Elasticsearch at {host} (elasticsearch.hosts): {exc.message}"
                 )
             else:
                 status, data = response.meta.status, response.body
                 if status < 300 or status in ok_statuses:
-                    return data
-                error = _classify(status, data, method, path, host)
-                if not _is_transient(status, data):
-                    raise error
-                failure = f"HTTP {status} from {host}"
+                    try:
+                        return parse(data)
+                    except TruncatedResponse as exc:
+                        failure = f"a body cut short from {host} ({len(data):,} bytes)"
+                        error = TruncatedResponse(f"{method} {path.split('?')[0]} on {host}: {exc}")
+                else:
+                    error = _classify(status, data, method, path, host)
+                    if not _is_transient(status, data):
+                        raise error
+                    failure = f"HTTP {status} from {host}"
             if not retry:
                 raise TransientFailure(f"{method} {path}: {failure}")
             delay = _backoff(attempt)
@@ -133,9 +159,6 @@ class EsHttp:
             log.warning("%s %s: %s; retrying in %.1fs (attempt %d)", method, path, failure, delay, attempt + 1)
             time.sleep(delay)
         raise AssertionError("unreachable")
-
-    def json(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
-        return orjson.loads(self.request(method, path, body=body, params=params))
 
     def _pick_node(self) -> tuple[Urllib3HttpNode, str]:
         with self._lock:
@@ -161,6 +184,14 @@ def _node(
         http_compress=False,
     )
     return Urllib3HttpNode(config), f"{url.scheme}://{url.hostname}:{url.port or default_port}"
+
+
+def whole_json(data: bytes) -> Any:
+    """The body as JSON; a body that does not parse was cut short on the way (HTTP 200 bodies are JSON)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise TruncatedResponse(f"the response is not whole JSON ({exc}); it was cut off") from None
 
 
 def _backoff(attempt: int) -> float:

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 from es_assets.errors import ContextLost, IncompleteExtraction
-from es_assets.schema.pages import FILTER_PATH, Page, PageParser
+from es_assets.schema.pages import FILTER_PATH, Page, PageParser, check_page_health
 from es_assets.source.cluster import ClusterInfo
 from es_assets.source.http import EsHttp, TransientFailure
 
@@ -37,20 +37,33 @@ class SearchSpec:
 
 
 class PointInTime:
-    """A PIT over the day's indices; every slice of an attempt pages through the same one."""
+    """A PIT over the day's indices; every slice of an attempt pages through the same one.
 
-    def __init__(self, http: EsHttp, cluster: ClusterInfo, spec: SearchSpec) -> None:
-        self.http, self.cluster, self.spec = http, cluster, spec
+    A PIT opened on some of its shards only is refused three ways: the server is asked not to
+    create one (where it knows how), the open answer's ``_shards`` is checked as every page is,
+    and its shard total must cover the day's primary shards (a server may list only the shards
+    that answered). Pages over a partial PIT look healthy; where the open answer says nothing,
+    the day's independent count (:mod:`es_assets.day_guards`) still catches the missing documents.
+    """
+
+    def __init__(self, http: EsHttp, cluster: ClusterInfo, spec: SearchSpec, primary_shards: int) -> None:
+        self.http, self.cluster, self.spec, self.primary_shards = http, cluster, spec, primary_shards
         self.id: str | None = None
 
     def __enter__(self) -> "PointInTime":
         path = quote(self.spec.indices, safe=",*")
+        params = {"keep_alive": self.spec.keep_alive, **self.cluster.refuse_partial_pit}
         if self.cluster.product == "opensearch":
-            response = self.http.json("POST", f"/{path}/_search/point_in_time", params={"keep_alive": self.spec.keep_alive})
+            response = self.http.json("POST", f"/{path}/_search/point_in_time", params=params)
             self.id = response["pit_id"]
         else:
-            response = self.http.json("POST", f"/{path}/_pit", params={"keep_alive": self.spec.keep_alive})
+            response = self.http.json("POST", f"/{path}/_pit", params=params)
             self.id = response["id"]
+        try:
+            check_pit_shards(response.get("_shards"), self.primary_shards, self.spec.indices)
+        except IncompleteExtraction:
+            self.__exit__()  # a with statement does not call __exit__ when __enter__ raises
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -61,6 +74,20 @@ class PointInTime:
                 self.http.request("DELETE", "/_search/point_in_time", body={"pit_id": [self.id]}, ok_statuses=(404,))
             else:
                 self.http.request("DELETE", "/_pit", body={"id": self.id}, ok_statuses=(404,))
+
+
+def check_pit_shards(shards: dict[str, Any] | None, primary_shards: int, indices: str) -> None:
+    """Refuse a PIT that does not hold every primary shard of the day's indices.
+
+    Elasticsearch before 8.16 sends no ``_shards`` on the open answer (and refuses partial PITs).
+    """
+    where = f"opening the point in time on {indices}"
+    check_page_health(shards, False, where)
+    if shards and shards.get("total", 0) < primary_shards:
+        raise IncompleteExtraction(
+            f"{where}: it holds {shards.get('total', 0)} of the {primary_shards} primary shards of the day's "
+            "indices; the others were missing when it was opened"
+        )
 
 
 @dataclasses.dataclass
@@ -93,7 +120,9 @@ def read_pit_slice(
         body["slice"] = {"id": slice_id, "max": slice_count}
     where = f"slice {slice_id + 1}/{slice_count}"
     while True:
-        page = parser.parse(http.request("POST", "/_search", body=body, params={"filter_path": FILTER_PATH}), where)
+        # PIT pages are idempotent (the same PIT, the same search_after): a cut-off body is asked again.
+        page = http.read("POST", "/_search", lambda data: parser.parse(data, where), body=body,
+                         params={"filter_path": FILTER_PATH})
         if progress.expected is None:
             progress.expected = page.total
             body["track_total_hits"] = False  # counted once; later pages skip the work
@@ -126,11 +155,14 @@ def read_scroll_slice(
         body["slice"] = {"id": slice_id, "max": slice_count}
     where = f"scroll slice {slice_id + 1}/{slice_count}"
     params = {"scroll": spec.keep_alive, "filter_path": FILTER_PATH}
-    data = http.request("POST", f"/{quote(spec.indices, safe=',*')}/_search", body=body, params=params)
+
+    def parse(data: bytes) -> Page:
+        return parser.parse(data, where)
+
+    page = http.read("POST", f"/{quote(spec.indices, safe=',*')}/_search", parse, body=body, params=params)
     scroll_id: str | None = None
     try:
         while True:
-            page = parser.parse(data, where)
             scroll_id = page.scroll_id or scroll_id
             if progress.expected is None:
                 progress.expected = page.total
@@ -138,8 +170,8 @@ def read_scroll_slice(
                 return
             yield page
             try:
-                data = http.request(
-                    "POST", "/_search/scroll", body={"scroll": spec.keep_alive, "scroll_id": scroll_id},
+                page = http.read(
+                    "POST", "/_search/scroll", parse, body={"scroll": spec.keep_alive, "scroll_id": scroll_id},
                     params={"filter_path": FILTER_PATH}, retry=False,
                 )
             except TransientFailure as exc:
