@@ -354,13 +354,19 @@ class DuckDBCatalogSettings(_Section):
 class AthenaCatalogSettings(_Section):
     """A Glue table per source, queried with Athena: the database, the workgroup and where results go."""
 
-    kind: Literal["athena"]
+    # `glue` is the same catalog seen from the Iceberg side (a Glue table that Athena reads): one kind in code.
+    kind: Literal["athena", "glue"]
     database: Identifier
     workgroup: Text = "primary"
     output_location: Text
     region: Text | None = None
     endpoint_url: HttpUrl | None = None  # an Athena/Glue-compatible endpoint (moto in tests)
     partition_projection: Flag = False
+
+    @field_validator("kind")
+    @classmethod
+    def _one_name(cls, kind: str) -> str:
+        return "athena"
 
     @field_validator("output_location")
     @classmethod
@@ -535,7 +541,7 @@ def parse_settings(
     return settings
 
 
-_TAGS = {"file", "s3", "duckdb", "athena"}  # pydantic adds a union member's tag to the location
+_TAGS = {"file", "s3", "duckdb", "athena", "glue"}  # pydantic adds a union member's tag to the location
 # The models a location's first key leads to, for "unknown key (allowed here: ...)".
 _SECTIONS: dict[str | None, tuple[type[BaseModel], ...]] = {
     None: (Settings,),

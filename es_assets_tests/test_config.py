@@ -159,6 +159,14 @@ def test_an_s3_lake_is_normalised_and_keeps_its_options(tmp_path: Path) -> None:
     assert (settings.lake.region, settings.lake.sse) == ("eu-west-1", "s3")
 
 
+def test_catalog_kind_glue_is_the_athena_catalog(tmp_path: Path) -> None:
+    raw = {**config_with("lake", {"uri": "s3://bucket-1/lake", "table_format": "iceberg"}),
+           "catalog": {"kind": "glue", "database": "logs", "output_location": "s3://bucket-1/results/"}}
+    settings = parse_settings(raw, base_dir=tmp_path, env=ENV)
+    assert settings.catalog.kind == "athena" and settings.catalog.database == "logs"
+    assert settings.lake.iceberg is not None and settings.lake.iceberg.glue_database == "logs"
+
+
 def test_env_references_in_plain_fields_use_their_default(tmp_path: Path) -> None:
     raw = config_with("elasticsearch.hosts", ["${TEST_NOT_SET_HOST:-http://127.0.0.1:9201}"])
     assert parse_settings(raw, base_dir=tmp_path, env=ENV).elasticsearch.hosts == ("http://127.0.0.1:9201",)
