@@ -127,6 +127,14 @@ def test_the_root_cause_is_reported_and_odd_bodies_do_not_crash() -> None:
     assert error_type_and_reason(orjson.dumps({"error": 3})) == ("", "")
 
 
+def test_an_error_about_one_index_names_it() -> None:
+    closed = {"type": "index_closed_exception", "reason": "closed", "index": "logs-2026.11.20"}
+    assert error_type_and_reason(orjson.dumps({"error": {"root_cause": [closed], **closed}})) == (
+        "index_closed_exception", "closed (index logs-2026.11.20)")
+    missing = {"type": "index_not_found_exception", "reason": "no such index [logs-x]", "index": "logs-x"}
+    assert error_type_and_reason(orjson.dumps({"error": missing}))[1] == "no such index [logs-x]"
+
+
 # --- select_fields: _source includes/excludes as columns ------------------------------------------
 
 FIELDS = (

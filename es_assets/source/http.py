@@ -211,7 +211,11 @@ def error_type_and_reason(data: bytes) -> tuple[str, str]:
         return "", ""
     causes = error.get("root_cause") or []
     cause = causes[0] if causes and isinstance(causes[0], dict) else error
-    return str(cause.get("type") or error.get("type") or ""), str(cause.get("reason") or error.get("reason") or "")
+    reason = str(cause.get("reason") or error.get("reason") or "")
+    index = cause.get("index") or error.get("index")
+    if index and str(index) not in reason:  # index_closed_exception's reason is just "closed"
+        reason = f"{reason} (index {index})"
+    return str(cause.get("type") or error.get("type") or ""), reason
 
 
 def _is_transient(status: int, data: bytes) -> bool:
