@@ -60,7 +60,7 @@ def prepare(job: Job) -> VariantRun:
         return result.rows, {
             "method": result.method,
             "slices": result.slices,
-            "exact_pages": result.exact_pages,
+            "documents_normalized_slowly": result.documents_normalized_slowly,
             "unmapped_documents": result.unmapped_documents,
             "context_restarts": result.context_restarts,
             "compression": settings.lake.compression,
