@@ -8,14 +8,15 @@ each field must arrive in one JSON kind. So each field is read with a **shape**:
 own type (``NATIVE``), a list of it (``LIST``: a scalar field Filebeat writes as a one-element
 array), or the JSON kind its values have in a group of documents (``"s"`` string, ``"i"``
 integer, ``"f"`` fraction/exponent number, ``"b"`` boolean, ``"o"`` object, ``"a"`` array).
-:func:`read_type` gives the Arrow type to read a field with in a shape; :func:`document_columns`
-turns what was read into the column's values with vectorized kernels (pyarrow.compute) and
-returns a mask of the rows whose value the kernels cannot prove exact.
+:func:`read_schema` gives the Arrow types to read documents with; :func:`document_columns` turns
+what was read into the columns with vectorized kernels (pyarrow.compute), and marks the rows
+whose value the kernels cannot prove exact.
 
-The rules are the exact path's (:mod:`es_assets.schema.values`, :mod:`~es_assets.schema.conversions`):
-this module only takes the values whose conversion is trivially exact (a JSON integer into an
-int64, an integer into a string column as its digits, a one-element array unwrapped ...). A row
-with any other value is *routed*: the caller sends that document, and only it, to the exact path.
+The rules are the exact path's (:mod:`es_assets.schema.values`, :mod:`~es_assets.schema.conversions`);
+this module takes only the values whose conversion it can prove exact: a JSON integer into an
+int64, an integer into a string column as its digits, a one-element array unwrapped, an ISO date
+parsed by the same pattern (:mod:`~es_assets.schema.text_kernels`) ... A row with any other value
+is *routed*: the caller sends that document, and only it, to the exact path.
 """
 
 from __future__ import annotations
@@ -27,28 +28,33 @@ from typing import Callable, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from es_assets.schema import conversions
+from es_assets.schema import conversions, text_kernels
 from es_assets.schema.fields import Field
 
 NATIVE = "native"
 LIST = "list"
-# The JSON kinds a probe tells apart (es_assets.schema.probe.kind_of).
-STRING, INTEGER, FRACTION, BOOLEAN, OBJECT, ARRAY, NULL = "s", "i", "f", "b", "o", "a", "z"
+# The JSON kinds the probe tells apart (es_assets.schema.probe); UNREADABLE: an array mixing kinds.
+STRING, INTEGER, FRACTION, BOOLEAN, OBJECT, ARRAY, NULL, UNREADABLE = "s", "i", "f", "b", "o", "a", "z", "x"
 
 _LARGEST_EXACT_INTEGER_IN_A_DOUBLE = 2.0**53
 _NEGATIVE_ZERO_BITS = -(2**63)
 _INT64_MAX = 2**63 - 1
 # Digit strings pyarrow's cast reads as the exact path does (no "+": pyarrow refuses it; 18
-# digits always fit an int64). Numeric strings: the exact path's own pattern.
+# digits always fit an int64).
 _INTEGER_STRING = r"^-?\d{1,18}$"
-_NUMERIC_STRING = "^" + conversions._NUMERIC_TEXT.pattern + "$"
+# Types whose Arrow values are the JSON values exactly, so an array of them can go to _unmapped.
+_EXACT_JSON_TYPES = (pa.string(), pa.int64(), pa.bool_())
 
 Shapes = dict[str, str]  # dotted source path → shape; a path not listed is read NATIVE
+# Called with (rows, original values) for values that go to _unmapped while the row fits.
+SetAside = Callable[[pa.Array, pa.Array], None]
 
 
 class NotReadable(Exception):
     """The shape has no Arrow reading for this field: the documents in it take the exact path."""
 
+
+# -- what to read each field as ------------------------------------------------------------------
 
 def read_schema(fields: tuple[Field, ...], shapes: Shapes) -> pa.Schema:
     """The explicit schema to read ``_source`` lines with (keys as in the JSON); json fields are
@@ -57,53 +63,54 @@ def read_schema(fields: tuple[Field, ...], shapes: Shapes) -> pa.Schema:
 
 
 def _read_fields(fields: tuple[Field, ...], shapes: Shapes, prefix: str) -> list[pa.Field]:
-    return [pa.field(f.source_name, read_type(f, shapes, prefix + f.source_name))
+    return [pa.field(f.source_name, _read_type(f, shapes, prefix + f.source_name))
             for f in fields if f.kind != "json"]
 
 
-def read_type(field: Field, shapes: Shapes, path: str) -> pa.DataType:
+def _read_type(field: Field, shapes: Shapes, path: str) -> pa.DataType:
     shape = shapes.get(path, NATIVE)
-    if field.kind == "geo_point" and shape in (LIST, ARRAY):
-        _not_readable(field, shape)  # [lon, lat] or an array of points: the exact path tells them apart
     if field.kind == "object":
         struct = pa.struct(_read_fields(field.children, shapes, path + "."))
-        if field.repeated or shape in (LIST, ARRAY):
-            return pa.list_(struct) if shape in (NATIVE, LIST, ARRAY, OBJECT) else _not_readable(field, shape)
-        return struct if shape in (NATIVE, OBJECT) else _not_readable(field, shape)
+        if shape in (NATIVE, OBJECT):
+            return pa.list_(struct) if field.repeated else struct
+        if shape in (LIST, ARRAY):
+            return pa.list_(struct)
+        raise NotReadable(f"{path}: {shape}")
+    if field.kind == "geo_point" and shape == ARRAY:
+        return pa.list_(pa.float64())  # a [lon, lat] pair (the probe saw numbers only)
     if shape in (NATIVE, LIST, ARRAY):
-        element = _leaf_read_type(field, NATIVE)
+        element = _leaf_read_type(field, NATIVE, path)
         return pa.list_(element) if field.repeated or shape != NATIVE else element
-    return _leaf_read_type(field, shape)  # a scalar in a list column is wrapped after reading
+    return _leaf_read_type(field, shape, path)  # a scalar in a list column is wrapped after reading
 
 
-def _leaf_read_type(field: Field, kind: str) -> pa.DataType:
-    column = field.arrow_type.value_type if field.repeated else field.arrow_type
-    if kind == NATIVE:
-        return pa.string() if field.kind == "binary" else column
-    readable = _READABLE_KINDS.get(field.kind, {})
+def _leaf_read_type(field: Field, kind: str, path: str) -> pa.DataType:
+    readable = _READ_AS[field.kind]
     if kind not in readable:
-        _not_readable(field, kind)
-    return readable[kind] or column
+        raise NotReadable(f"{path}: {kind}")
+    read_as = readable[kind]
+    if read_as is not None:
+        return read_as
+    return field.arrow_type.value_type if field.repeated else field.arrow_type
 
 
-def _not_readable(field: Field, shape: str) -> pa.DataType:
-    raise NotReadable(f"{field.source_name}: {shape}")
-
-
-# For each column kind, the JSON kinds read without Python, and what they are read as (None:
-# the column's own type). Every other kind routes its documents to the exact path.
-_READABLE_KINDS: dict[str, dict[str, pa.DataType | None]] = {
-    "string": {STRING: None, INTEGER: pa.int64(), BOOLEAN: pa.bool_()},
-    "integer": {INTEGER: None, STRING: pa.string()},
-    "double": {INTEGER: None, FRACTION: None, STRING: pa.string()},
-    "boolean": {BOOLEAN: None, STRING: pa.string()},
-    "date": {STRING: None, INTEGER: pa.int64()},
-    "date_nanos": {STRING: None, INTEGER: pa.int64()},
-    "unsigned": {INTEGER: None, STRING: None},  # the decimal reader takes digit strings too
-    "geo_point": {OBJECT: None},
-    "binary": {STRING: pa.string()},
+# For each column kind, how each JSON kind is read (None: as the column's own type). Dates are
+# read as text: pyarrow's timestamp parser refuses a whole read for one odd date, the ISO kernel
+# routes just that row. Every kind not listed sends its documents to the exact path.
+_READ_AS: dict[str, dict[str, pa.DataType | None]] = {
+    "string": {NATIVE: None, STRING: None, INTEGER: pa.int64(), BOOLEAN: pa.bool_()},
+    "integer": {NATIVE: None, INTEGER: None, STRING: pa.string()},
+    "double": {NATIVE: None, INTEGER: None, FRACTION: None, STRING: pa.string()},
+    "boolean": {NATIVE: None, BOOLEAN: None, STRING: pa.string()},
+    "date": {NATIVE: pa.string(), STRING: pa.string(), INTEGER: pa.int64()},
+    "date_nanos": {NATIVE: pa.string(), STRING: pa.string(), INTEGER: pa.int64()},
+    "unsigned": {NATIVE: None, INTEGER: None, STRING: None},  # the decimal reader takes digit strings too
+    "geo_point": {NATIVE: None, OBJECT: None, STRING: pa.string()},
+    "binary": {NATIVE: pa.string(), STRING: pa.string()},
 }
 
+
+# -- what was read → the columns -----------------------------------------------------------------
 
 @dataclasses.dataclass
 class Reading:
@@ -111,10 +118,13 @@ class Reading:
 
     shapes: Shapes
     json_columns: Mapping[str, pa.Array]  # json fields' values by path: the reader skips them
-    # (dotted path, rows, the arrays): arrays of two or more strings, integers or booleans in a
-    # scalar column. The column is null and the array goes to ``_unmapped`` as the document has
-    # it, which these Arrow values are exactly (the caller writes the JSON text).
-    kept_aside: list[tuple[str, pa.Array, pa.ListArray]] = dataclasses.field(default_factory=list)
+    # (dotted path, rows, values): values that go to _unmapped as the document has them while the
+    # row keeps its place (arrays of two or more strings in a scalar column, a date's digits
+    # below the column's unit); the caller writes them as JSON text.
+    kept_aside: list[tuple[str, pa.Array, pa.Array]] = dataclasses.field(default_factory=list)
+
+    def aside(self, path: str) -> SetAside:
+        return lambda rows, values: self.kept_aside.append((path, rows, values))
 
 
 def document_columns(fields: tuple[Field, ...], documents: pa.StructArray,
@@ -129,21 +139,23 @@ def _column(field: Field, array: pa.Array, reading: Reading, path: str,
     """(the column's values, the rows to route); ``rows_aligned``: ``array`` has one value per
     document (not the elements of some array), so values can be set aside by row."""
     shape = reading.shapes.get(path, NATIVE)
+    aside = reading.aside(path) if rows_aligned else None
     if field.kind == "object":
         return _object_column(field, array, reading, path, shape, rows_aligned)
     if field.repeated:
         return _list_column(field, array, shape)
+    if field.kind == "geo_point" and shape == ARRAY:
+        return _geo_point_pairs(array)
     if shape in (LIST, ARRAY):
         values = array.flatten()
-        if rows_aligned and values.type in (pa.string(), pa.int64(), pa.bool_()):
-            taken, several = _unwrap(array, values, _no_rows(len(values)))
-            reading.kept_aside.append((path, several, array))
-            route = _no_rows(len(array))
-        else:
-            taken, route = _unwrap(array, values, _no_rows(len(values)))
-        converted, value_route = _leaf_values(field, taken, NATIVE)
-        return converted, pc.or_(route, value_route)
-    return _leaf_values(field, array, shape)
+        taken, several = _unwrap(array, values, _no_rows(len(values)))
+        if aside is not None and values.type in _EXACT_JSON_TYPES:
+            aside(several, array)  # the exact path keeps such an array whole in _unmapped
+            several = _no_rows(len(array))
+        # An unwrapped value that does not fit is kept with its brackets: the exact path writes it.
+        converted, value_route = _leaf_values(field, taken, NATIVE, None)
+        return converted, pc.or_(several, value_route)
+    return _leaf_values(field, array, shape, aside)
 
 
 def _object_column(field: Field, array: pa.Array, reading: Reading, path: str, shape: str,
@@ -184,18 +196,17 @@ def _column_fields(field: Field) -> list[pa.Field]:
 
 def _list_column(field: Field, array: pa.Array, shape: str) -> tuple[pa.Array, pa.Array]:
     if shape in (NATIVE, LIST, ARRAY):
-        values, element_route = _leaf_values(field, array.flatten(), NATIVE)
+        values, element_route = _leaf_values(field, array.flatten(), NATIVE, None)
         return _rebuild_list(array, values, element_route)
     # A scalar where the mapping's column is a list: the exact path makes it a one-element list.
-    values, route = _leaf_values(field, array, shape)
+    values, route = _leaf_values(field, array, shape, None)
     offsets = pa.array(range(len(values) + 1), pa.int32())
     return pa.ListArray.from_arrays(offsets, values, mask=values.is_null()), route
 
 
 def _rebuild_list(lists: pa.ListArray, values: pa.Array, element_route: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``lists`` with its elements replaced by ``values``; a row is routed if any element is."""
-    offsets = _offsets(lists)
-    rebuilt = pa.ListArray.from_arrays(offsets, values, mask=lists.is_null())
+    rebuilt = pa.ListArray.from_arrays(_offsets(lists), values, mask=lists.is_null())
     return rebuilt, _rows_with(lists, element_route)
 
 
@@ -203,8 +214,7 @@ def _rows_with(lists: pa.ListArray, element_mask: pa.Array) -> pa.Array:
     """The rows of ``lists`` one of whose elements is set in ``element_mask`` (flattened order)."""
     if not pc.any(element_mask).as_py():
         return _no_rows(len(lists))
-    parents = pc.list_parent_indices(lists)
-    hit = pc.unique(pc.filter(parents, element_mask))
+    hit = pc.unique(pc.filter(pc.list_parent_indices(lists), element_mask))
     return pc.is_in(pa.array(range(len(lists)), pa.int64()), value_set=hit.cast(pa.int64()))
 
 
@@ -216,7 +226,7 @@ def _offsets(lists: pa.ListArray) -> pa.Array:
 def _unwrap(lists: pa.ListArray, values: pa.Array, element_route: pa.Array) -> tuple[pa.Array, pa.Array]:
     """A scalar column's values from arrays (``values``: their elements, converted): one element
     → it, empty → null; the second result marks arrays of two or more, and arrays with a routed
-    element (the exact path keeps the first kind whole in ``_unmapped``)."""
+    element."""
     lengths = pc.list_value_length(lists)
     starts = _offsets(lists)[:-1]
     single = pc.fill_null(pc.equal(lengths, 1), False)
@@ -225,15 +235,14 @@ def _unwrap(lists: pa.ListArray, values: pa.Array, element_route: pa.Array) -> t
     return taken, several
 
 
-def _leaf_values(field: Field, array: pa.Array, kind: str) -> tuple[pa.Array, pa.Array]:
-    convert = _CONVERSIONS.get((field.kind, kind))
+def _leaf_values(field: Field, array: pa.Array, kind: str, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+    convert = _CONVERSIONS.get((field.kind, kind)) or _CONVERSIONS.get((field.kind, "*"))
     if convert is not None:
-        return convert(field, array)
-    target = field.arrow_type.value_type if field.repeated else field.arrow_type
-    return array, _suspects(field.kind, array, target)
+        return convert(field, array, aside)
+    return array, _suspects(field.kind, array)
 
 
-def _suspects(kind: str, values: pa.Array, target: pa.DataType) -> pa.Array:
+def _suspects(kind: str, values: pa.Array) -> pa.Array:
     """Rows whose value pyarrow read as the exact path would not (README "Schema rules")."""
     if kind == "double":
         return _doubles_read_otherwise(values)
@@ -243,8 +252,8 @@ def _suspects(kind: str, values: pa.Array, target: pa.DataType) -> pa.Array:
         return pc.or_(partial, pc.or_(_doubles_read_otherwise(lat), _doubles_read_otherwise(lon)))
     if kind == "unsigned":
         # Below 2**53 a fraction or exponent cannot hide another integer; the exact path decides above.
-        outside = pc.or_(pc.less(values, pa.scalar(0, target)),
-                         pc.greater_equal(values, pa.scalar(2**53, target)))
+        outside = pc.or_(pc.less(values, pa.scalar(0, values.type)),
+                         pc.greater_equal(values, pa.scalar(2**53, values.type)))
         return pc.fill_null(outside, False)
     return _no_rows(len(values))
 
@@ -263,7 +272,7 @@ def _no_rows(length: int) -> pa.Array:
     return pa.repeat(False, length)
 
 
-# -- conversions from a JSON kind read into another Arrow type -----------------------------------
+# -- conversions from what a JSON kind was read as ----------------------------------------------
 
 def _where(valid: pa.Array, values: pa.Array, original: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``values`` where ``valid``; the other non-null rows are routed."""
@@ -271,45 +280,78 @@ def _where(valid: pa.Array, values: pa.Array, original: pa.Array) -> tuple[pa.Ar
     return values, pc.and_(original.is_valid(), pc.invert(valid))
 
 
-def _digits_as_string(field: Field, integers: pa.Array) -> tuple[pa.Array, pa.Array]:
-    return pc.cast(integers, pa.string()), _no_rows(len(integers))
+def _as_text(field: Field, values: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+    """An integer or boolean in a string column is its JSON text: digits, ``true``/``false``."""
+    return pc.cast(values, pa.string()), _no_rows(len(values))
 
 
-def _boolean_as_string(field: Field, booleans: pa.Array) -> tuple[pa.Array, pa.Array]:
-    return pc.cast(booleans, pa.string()), _no_rows(len(booleans))
-
-
-def _string_as_integer(field: Field, strings: pa.Array) -> tuple[pa.Array, pa.Array]:
-    valid = pc.match_substring_regex(strings, _INTEGER_STRING)
+def _string_as_integer(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+    valid = pc.fill_null(pc.match_substring_regex(strings, _INTEGER_STRING), False)
     return _where(valid, pc.cast(pc.if_else(valid, strings, None), pa.int64()), strings)
 
 
-def _string_as_double(field: Field, strings: pa.Array) -> tuple[pa.Array, pa.Array]:
-    valid = pc.match_substring_regex(strings, _NUMERIC_STRING)
-    try:
-        doubles = pc.cast(pc.if_else(valid, strings, None), pa.float64())
-    except pa.ArrowInvalid:  # a numeric text pyarrow's parser refuses: the exact path reads them all
-        return pa.nulls(len(strings), pa.float64()), strings.is_valid()
+def _string_as_double(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+    doubles, valid = text_kernels.numbers_in_text(strings)
     values, route = _where(valid, doubles, strings)
     return values, pc.or_(route, _doubles_read_otherwise(doubles))
 
 
-def _string_as_boolean(field: Field, strings: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _string_as_boolean(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
     valid = pc.is_in(strings, value_set=pa.array(["true", "false"]))
     return _where(valid, pc.equal(strings, "true"), strings)
 
 
-def _epoch_as_timestamp(field: Field, epochs: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _epoch_as_timestamp(field: Field, epochs: pa.Array, aside: SetAside | None = None) -> tuple[pa.Array, pa.Array]:
+    """Epoch milliseconds (seconds when the mapping's format says ``epoch_second`` alone)."""
     seconds = "epoch_second" in field.date_formats and "epoch_millis" not in field.date_formats
     per_unit = (1000 if seconds else 1) * (1 if field.kind == "date" else 1_000_000)
     limit = _INT64_MAX // per_unit
     valid = pc.and_(pc.greater_equal(epochs, -limit), pc.less_equal(epochs, limit))
     scaled = pc.multiply(pc.if_else(valid, epochs, 0), per_unit)
     values, route = _where(valid, pc.if_else(valid, scaled, None), epochs)
-    return values.cast(field.arrow_type.value_type if field.repeated else field.arrow_type), route
+    return values.cast(_leaf_type(field)), route
 
 
-def _base64_as_binary(field: Field, strings: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _text_as_timestamp(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+    """Epoch digits or ISO-8601, as ``conversions.instant_ns`` tries them; a date with digits
+    below the unit keeps the truncated instant and sets the text aside (or routes the row if it
+    cannot be set aside); other texts (the mapping's own formats) are routed."""
+    epochs, is_epoch, epoch_with_fraction = text_kernels.epoch_digits(strings)
+    from_epoch, epoch_route = _epoch_as_timestamp(field, epochs)
+    instants, is_iso, finer = text_kernels.iso_instants(strings, 1_000_000 if field.kind == "date" else 1)
+    iso = pc.if_else(is_iso, instants, None).cast(_leaf_type(field))
+    values = pc.if_else(is_epoch, from_epoch, iso)
+    route = pc.and_(strings.is_valid(), pc.invert(pc.or_(is_epoch, is_iso)))
+    route = pc.or_(pc.or_(route, epoch_with_fraction), pc.and_(is_epoch, epoch_route))
+    if pc.any(finer).as_py():
+        if aside is None:
+            route = pc.or_(route, finer)
+        else:
+            aside(finer, strings)
+    return values, route
+
+
+def _geo_point_text(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+    lat, lon, valid = text_kernels.geo_point_texts(strings)
+    points = pa.StructArray.from_arrays([lat, lon], fields=list(_leaf_type(field)), mask=pc.invert(valid))
+    values, route = _where(valid, points, strings)
+    return values, pc.or_(route, _suspects("geo_point", points))
+
+
+def _geo_point_pairs(pairs: pa.ListArray) -> tuple[pa.Array, pa.Array]:
+    """``[lon, lat]`` (GeoJSON's order); another length is the exact path's to refuse."""
+    valid = pc.fill_null(pc.equal(pc.list_value_length(pairs), 2), False)
+    starts = _offsets(pairs)[:-1]
+    coordinates = pairs.flatten()
+    lon = pc.take(coordinates, pc.if_else(valid, starts, None))
+    lat = pc.take(coordinates, pc.if_else(valid, pc.add(starts, 1), None))
+    point_type = pa.struct([("lat", pa.float64()), ("lon", pa.float64())])
+    points = pa.StructArray.from_arrays([lat, lon], fields=list(point_type), mask=pc.invert(valid))
+    values, route = _where(valid, points, pairs)
+    return values, pc.or_(route, _suspects("geo_point", points))
+
+
+def _base64_as_binary(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
     """Base64 has no Arrow kernel; binary fields are rare, so each value is checked in Python."""
     decoded: list[bytes | None] = []
     route: list[bool] = []
@@ -323,18 +365,24 @@ def _base64_as_binary(field: Field, strings: pa.Array) -> tuple[pa.Array, pa.Arr
     return pa.array(decoded, pa.binary()), pa.array(route, pa.bool_())
 
 
-_CONVERSIONS: dict[tuple[str, str], Callable[[Field, pa.Array], tuple[pa.Array, pa.Array]]] = {
-    ("string", INTEGER): _digits_as_string,
-    ("string", BOOLEAN): _boolean_as_string,
+def _leaf_type(field: Field) -> pa.DataType:
+    return field.arrow_type.value_type if field.repeated else field.arrow_type
+
+
+_CONVERSIONS: dict[tuple[str, str], Callable[[Field, pa.Array, SetAside | None], tuple[pa.Array, pa.Array]]] = {
+    ("string", INTEGER): _as_text,
+    ("string", BOOLEAN): _as_text,
     ("integer", STRING): _string_as_integer,
     ("double", STRING): _string_as_double,
     ("boolean", STRING): _string_as_boolean,
     ("date", INTEGER): _epoch_as_timestamp,
     ("date_nanos", INTEGER): _epoch_as_timestamp,
-    ("binary", NATIVE): _base64_as_binary,
-    ("binary", STRING): _base64_as_binary,
+    ("date", "*"): _text_as_timestamp,
+    ("date_nanos", "*"): _text_as_timestamp,
+    ("geo_point", STRING): _geo_point_text,
+    ("binary", "*"): _base64_as_binary,
 }
 
 # pyarrow's error for a field in another JSON kind than the schema's: "Column(/a/b) changed from
-# string to number in row 3". The path and row are what the reader learns shapes from.
-KIND_CHANGE = re.compile(r"Column\((?P<path>/[^)]*)\) changed from (?P<was>\w+) to (?P<now>\w+) in row (?P<row>\d+)")
+# string to number in row 3". The path is what the reader learns shapes from.
+KIND_CHANGE = re.compile(r"Column\((?P<path>/[^)]*)\) changed from (?P<was>\w+) to (?P<now>\w+) in row \d+")

@@ -27,13 +27,14 @@ from es_assets.schema.fields import json_text
 INT64_RANGE = (-(2**63), 2**63)
 UINT64_RANGE = (0, 2**64)
 # A numeric string: what Elasticsearch's coercion reads as a number ("10", "-1.5e3"); no spaces.
-_NUMERIC_TEXT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+NUMERIC_TEXT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _INTEGER_TEXT = re.compile(r"[-+]?\d+")
 _LARGEST_EXACT_INTEGER_IN_A_DOUBLE = 2**53
-_ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[T ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,30}))?)?)?)?"
-    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?"
+# Named groups: es_assets.schema.text_kernels runs the same pattern in RE2, by name.
+ISO_DATE = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"(?:[T ](?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,30}))?)?)?)?"
+    r"\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?"
 )
 _EPOCH = dt.date(1970, 1, 1)
 _FOUR_CENTURIES_DAYS = 146_097  # the Gregorian calendar repeats every 400 years
@@ -79,7 +80,7 @@ def _number(raw: Any) -> int | float | decimal.Decimal:
     integer when it has no fraction or exponent, as a JSON integer literal)."""
     if is_json_number(raw):
         return raw
-    if isinstance(raw, str) and _NUMERIC_TEXT.fullmatch(raw):
+    if isinstance(raw, str) and NUMERIC_TEXT.fullmatch(raw):
         return int(raw) if _INTEGER_TEXT.fullmatch(raw) else decimal.Decimal(raw)
     raise NotExact(f"not a number: {raw!r}")
 
@@ -195,7 +196,7 @@ def instant_ns(raw: Any, formats: tuple[str, ...] = ()) -> int | Fraction:
         return _epoch_number(raw) * (1_000_000_000 if seconds_epoch else 1_000_000)
     if not isinstance(raw, str):
         raise NotExact(f"not a date: {raw!r}")
-    match = _ISO.fullmatch(raw.strip())
+    match = ISO_DATE.fullmatch(raw.strip())
     if match:
         return _iso_ns(match)
     for java_format in formats:

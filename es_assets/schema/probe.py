@@ -2,27 +2,35 @@
 
 The reader (:mod:`es_assets.schema.arrow_reader`) ignores keys the mapping lacks and needs each
 field in one JSON kind per read. msgspec decodes a document into structs generated from the
-schema, every leaf left as ``msgspec.Raw`` (its bytes, not parsed), so the pass costs about one
+schema, every leaf left as ``msgspec.Raw`` (its bytes, not parsed), so the pass costs about a
 microsecond and no value object. It tells:
 
-* whether the document holds only mapped keys (a key the mapping lacks goes to ``_unmapped``,
-  which only the exact path writes): structs forbid unknown fields;
+* the keys the mapping lacks (``dynamic: false``, fields added after the mapping was read), with
+  their raw values, which go to ``_unmapped``: structs forbid unknown fields, and each key msgspec
+  reports is added to the structs as it is met (up to :data:`MAX_UNMAPPED_KEYS`);
 * the JSON kind of each path whose kind varies between documents (learned from the reader's
   errors), so that documents are read in groups of one kind per path;
 * the raw text of ``flattened``/json fields, which Arrow cannot read into JSON text.
+
+A document the probe cannot describe (an unknown key inside an array of objects, a dotted key
+that Elasticsearch would expand into a mapped path, a path through a scalar) takes the exact path.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+import threading
 from typing import Any, Iterable, Union
 
 import msgspec
 
-from es_assets.schema.arrow_reader import ARRAY, BOOLEAN, FRACTION, INTEGER, NULL, OBJECT, STRING
+from es_assets.schema.arrow_reader import ARRAY, BOOLEAN, FRACTION, INTEGER, NULL, OBJECT, STRING, UNREADABLE
 from es_assets.schema.fields import Field
 
+MAX_UNMAPPED_KEYS = 256  # beyond, documents with keys never seen take the exact path
 _ABSENT = msgspec.Raw(b"")
+_UNKNOWN_KEY = re.compile(r"^Object contains unknown field `(?P<key>[^`.]+)`(?: - at `\$(?P<at>(?:\.[^`.\[\]]+)*)`)?$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,24 +39,36 @@ class Look:
 
     kinds: tuple[str, ...]  # the JSON kind at each of the probe's kind paths
     json_values: tuple[bytes | None, ...]  # the raw text at each json path (None: absent or null)
+    unmapped: tuple[tuple[str, bytes], ...]  # (dotted path, raw value) of keys the mapping lacks
 
 
 class Probe:
     def __init__(self, fields: tuple[Field, ...]) -> None:
-        self._decoder = msgspec.json.Decoder(_struct(fields, "Source"))
+        self._fields = fields
         self._json_fields = tuple(_json_fields(fields, "", False))
+        # Where an unknown key can be added: the document and its objects outside arrays.
+        self._objects = {""} | set(_object_paths(fields, ""))
         self.json_paths = tuple(path for path, _ in self._json_fields)
+        self._lock = threading.Lock()
+        self._unmapped_paths: tuple[str, ...] = ()
+        self._decoder = self._build(())
 
     def decode(self, raw: bytes) -> Any | None:
-        """The document as probe structs, or None when it holds a key or shape the schema lacks."""
-        try:
-            return self._decoder.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            return None
+        """The document as probe structs, or None when the probe cannot describe it."""
+        for _ in range(MAX_UNMAPPED_KEYS):
+            decoder, known = self._decoder, self._unmapped_paths
+            try:
+                return decoder.decode(raw)
+            except msgspec.DecodeError:
+                return None
+            except msgspec.ValidationError as exc:
+                if not self._learn_key(str(exc), known):
+                    return None
+        return None
 
     def look(self, decoded: Any, kind_paths: tuple[str, ...]) -> Look | None:
-        """The kinds at ``kind_paths`` and the json values, or None if a path cannot be told
-        apart (it runs through an array or a scalar) and the document must take the exact path."""
+        """The kinds at ``kind_paths``, the json values and the unmapped keys, or None if a path
+        runs through an array or a scalar (the document must take the exact path)."""
         kinds = []
         for path in kind_paths:
             kind = _kind_at(decoded, path.split("."))
@@ -65,7 +85,35 @@ class Probe:
             if in_a_list and value is not None:
                 return None  # one text per document is all a json column read this way can hold
             values.append(None if value is None else bytes(value))
-        return Look(tuple(kinds), tuple(values))
+        unmapped = []
+        for path in self._unmapped_paths:
+            value = _value_at(decoded, path.split("."))
+            if value is _UNREACHABLE:
+                return None
+            if value is not None:
+                unmapped.append((path, bytes(value)))
+        return Look(tuple(kinds), tuple(values), tuple(unmapped))
+
+    def _learn_key(self, message: str, known: tuple[str, ...]) -> bool:
+        """Add the unknown key msgspec named to the structs; False if it cannot be added."""
+        unknown = _UNKNOWN_KEY.match(message)
+        if unknown is None:
+            return False  # inside an array, a dotted key, or another validation error
+        parent = ".".join((unknown["at"] or "").split(".")[1:])
+        if parent not in self._objects:
+            return False  # inside a geo_point or an array of objects
+        path = f"{parent}.{unknown['key']}" if parent else unknown["key"]
+        with self._lock:
+            if self._unmapped_paths is not known:
+                return True  # another thread changed the structs meanwhile: try again
+            if len(known) >= MAX_UNMAPPED_KEYS:
+                return False
+            self._decoder = self._build((*known, path))
+            self._unmapped_paths = (*known, path)
+        return True
+
+    def _build(self, unmapped_paths: tuple[str, ...]) -> msgspec.json.Decoder:
+        return msgspec.json.Decoder(_struct(self._fields, "Source", unmapped_paths, ""))
 
 
 _UNREACHABLE = object()
@@ -93,12 +141,18 @@ def _kind_at(decoded: Any, parts: list[str]) -> str | None:
     if isinstance(value, msgspec.Struct):
         return OBJECT
     if isinstance(value, list):
-        return ARRAY
+        return ARRAY if _one_kind_of_element(value) else UNREADABLE
     if isinstance(value, bool):
         return BOOLEAN
     if isinstance(value, str):
         return STRING
     return INTEGER if isinstance(value, int) else FRACTION
+
+
+def _one_kind_of_element(items: list[Any]) -> bool:
+    """Arrays of objects, or of numbers (a ``[lon, lat]`` pair): what an Arrow list can hold."""
+    return all(isinstance(item, msgspec.Struct) or item is None for item in items) or all(
+        isinstance(item, (int, float)) and not isinstance(item, bool) for item in items)
 
 
 def _raw_kind(raw: bytes) -> str:
@@ -123,22 +177,30 @@ def _attribute(source_name: str) -> str:
     return "f_" + source_name.encode().hex()
 
 
-def _struct(fields: Iterable[Field], name: str) -> type:
-    members = [(_attribute(f.source_name), _member_type(f, f"{name}_{i}"), None if f.kind in ("object", "geo_point")
-                else _ABSENT) for i, f in enumerate(fields)]
-    return msgspec.defstruct(name, members, rename={attr: f.source_name for attr, f in
-                                                    zip((m[0] for m in members), fields)},
+def _struct(fields: Iterable[Field], name: str, unmapped_paths: tuple[str, ...], prefix: str) -> type:
+    members: list[tuple[str, str, Any, Any]] = [
+        (f.source_name, _attribute(f.source_name), _member_type(f, f"{name}_{i}", unmapped_paths, prefix),
+         None if f.kind in ("object", "geo_point") else _ABSENT)
+        for i, f in enumerate(fields)
+    ]
+    for path in unmapped_paths:
+        head, _, key = path.rpartition(".")
+        if head == prefix.rstrip("."):
+            members.append((key, _attribute(key), msgspec.Raw, _ABSENT))
+    return msgspec.defstruct(name, [(attribute, kind, default) for _, attribute, kind, default in members],
+                             rename={attribute: key for key, attribute, _, _ in members},
                              forbid_unknown_fields=True)
 
 
-def _member_type(field: Field, name: str) -> Any:
+def _member_type(field: Field, name: str, unmapped_paths: tuple[str, ...], prefix: str) -> Any:
     if field.kind == "geo_point":  # an object must be exactly {lat, lon}; its other forms stay raw
         point = msgspec.defstruct(name, [("lat", msgspec.Raw, _ABSENT), ("lon", msgspec.Raw, _ABSENT)],
                                   forbid_unknown_fields=True)
         return Union[point, list[Any], str, int, float, bool, None]
     if field.kind != "object":
         return msgspec.Raw
-    child = _struct(field.children, name)
+    child = _struct(field.children, name, () if field.repeated else unmapped_paths,
+                    prefix + field.source_name + ".")
     if field.repeated:
         return Union[list[Union[child, None]], child, None]
     return Union[child, list[Union[child, None]], str, int, float, bool, None]
@@ -152,3 +214,9 @@ def _json_fields(fields: Iterable[Field], prefix: str, under_list: bool) -> Iter
         elif f.kind == "json":
             yield path, under_list or f.repeated
 
+
+def _object_paths(fields: Iterable[Field], prefix: str) -> Iterable[str]:
+    for f in fields:
+        if f.kind == "object" and not f.repeated:
+            yield prefix + f.source_name
+            yield from _object_paths(f.children, prefix + f.source_name + ".")
