@@ -51,6 +51,7 @@ DOCS = 200_000
 VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K", "es_assets-iceberg")
 VARIANT_TIMEOUT_S = 3600
 ENGINE_PREFIX = "es_assets-"
+SEED_STYLE = "seed-style"  # the approach es_assets replaces
 ICEBERG_VARIANT = "es_assets-iceberg"  # es_assets-1 writing an Iceberg table: reports the commit's share
 # Libraries whose versions explain the figures.
 _PACKAGES = ("es_assets", "pyarrow", "orjson", "urllib3", "elasticsearch", "elastic-transport", "pandas",
@@ -459,7 +460,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwritten to {args.out}")
-    return 1 if any(not r.ok for report in every for r in report["results"].values()) else 0
+    # seed-style failing on a corpus (fastparquet refusing mixed columns) is a finding, shown in the
+    # table; any other variant failing is the harness's or the engine's fault.
+    failed = [r for report in every for r in report["results"].values() if not r.ok and r.variant != SEED_STYLE]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
