@@ -59,8 +59,7 @@ def prepare(job: Job) -> VariantRun:
         return result.rows, {
             "method": result.method,
             "slices": result.slices,
-            # Main's DayResult gains this count with issue 13's parser; older engines report None.
-            "documents_normalized_slowly": getattr(result, "documents_normalized_slowly", None),
+            "documents_normalized_slowly": result.documents_normalized_slowly,
             "unmapped_documents": result.unmapped_documents,
             "context_restarts": result.context_restarts,
             "compression": settings.lake.compression,

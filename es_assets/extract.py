@@ -73,7 +73,7 @@ class DayResult:
     seconds: float
     slices: int
     method: str  # "pit" | "scroll"
-    exact_pages: int  # pages that needed the exact (slow) parsing path
+    documents_normalized_slowly: int  # documents that did not fit the Arrow reader: normalized one by one
     unmapped_documents: int  # documents with values kept in _unmapped
     context_restarts: int
     schema: SourceSchema
@@ -89,7 +89,7 @@ class DayResult:
 class _SliceOutcome:
     rows: int = 0
     expected: int | None = None
-    exact_pages: int = 0
+    documents_normalized_slowly: int = 0
     unmapped_documents: int = 0
     restarts: int = 0
 
@@ -194,7 +194,7 @@ def extract_day(
                 seconds=time.monotonic() - started,
                 slices=len(outcomes),
                 method="pit" if tiebreaker else "scroll",
-                exact_pages=sum(o.exact_pages for o in outcomes),
+                documents_normalized_slowly=sum(o.documents_normalized_slowly for o in outcomes),
                 unmapped_documents=sum(o.unmapped_documents for o in outcomes),
                 context_restarts=restarts + sum(o.restarts for o in outcomes),
                 schema=schema,
@@ -228,7 +228,7 @@ def _run_slices(
                     if stop.is_set():
                         raise InterruptedError("another slice failed")
                     writer.write(page.table)
-                    outcome.exact_pages += page.exact_path
+                    outcome.documents_normalized_slowly += page.slow_documents
                     outcome.unmapped_documents += page.unmapped_documents
                     done[slice_id] = writer.rows
                 break
@@ -237,7 +237,7 @@ def _run_slices(
                     raise
                 outcome.restarts += 1
                 writer.discard()
-                outcome.exact_pages = outcome.unmapped_documents = done[slice_id] = 0
+                outcome.documents_normalized_slowly = outcome.unmapped_documents = done[slice_id] = 0
         writer.close(write_empty=slice_id == 0)
         outcome.rows, outcome.expected = writer.rows, progress.expected
         return outcome

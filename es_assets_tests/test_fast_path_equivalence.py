@@ -16,41 +16,29 @@ import json
 from typing import Any
 
 import orjson
-import pyarrow as pa
 import pytest
 
 from benchmarks.corpora import CORPORA, indexed_mapping
 from es_assets.schema.fields import build_schema
 from es_assets.schema.pages import Page, PageParser
-from es_assets_tests.test_schema_units import index_body, response, strict
+from es_assets_tests.test_schema_units import assert_same_tables, index_body, response
 
 DAY = dt.date(2026, 1, 15)
 TIMESTAMP = "2026-01-15T10:00:00Z"
 PRODUCTS = ["elasticsearch", "opensearch"]
 
 
-def comparable(page: Page) -> list[Any]:
-    # Date columns compare as integers: to_pylist would round nanoseconds away.
-    return [strict((c.cast(pa.int64()) if pa.types.is_timestamp(c.type) else c).to_pylist())
-            for c in page.table.columns]
-
-
-def assert_same_tables(parser: PageParser, data: bytes) -> tuple[Page, Page]:
+def parse_both(parser: PageParser, data: bytes) -> tuple[Page, Page]:
     """``parse`` and ``parse_exactly`` of ``data``, held to identical pages."""
     fast, exact = parser.parse(data, "test"), parser.parse_exactly(data, "test")
-    assert fast.table.schema == exact.table.schema
-    for name, fast_column, exact_column in zip(fast.table.column_names, comparable(fast), comparable(exact),
-                                               strict=True):
-        assert fast_column == exact_column, name
-    assert (fast.total, fast.last_sort, fast.pit_id, fast.unmapped_documents) == (
-        exact.total, exact.last_sort, exact.pit_id, exact.unmapped_documents)
+    assert_same_tables(fast, exact)
     assert exact.slow_documents == exact.hit_count
     return fast, exact
 
 
 def parser_for(mappings: dict[str, Any]) -> PageParser:
     """A parser of the schema built from ``mappings``, configured plainly (no array_fields)."""
-    return PageParser(build_schema(mappings, "@timestamp"), mappings)
+    return PageParser(build_schema(mappings, "@timestamp"))
 
 
 def one_field_parser(spec: dict[str, Any], **mapping: Any) -> PageParser:
@@ -79,7 +67,7 @@ def corpus_page(name: str, count: int, product: str) -> tuple[PageParser, bytes]
 @pytest.mark.parametrize("name", sorted(CORPORA))
 def test_fast_and_exact_paths_give_identical_tables_on_every_benchmark_corpus(name: str, product: str) -> None:
     parser, data = corpus_page(name, 3000, product)
-    fast, _ = assert_same_tables(parser, data)
+    fast, _ = parse_both(parser, data)
     assert fast.hit_count == 3000
 
 
@@ -90,7 +78,7 @@ def test_one_parser_gives_the_exact_tables_page_after_page(name: str, product: s
     # page's table (the awkward corpus's pages cross the mid-day rollover).
     parser, pages = corpus_pages(name, 3000, product, 400)
     for data in pages:
-        assert_same_tables(parser, data)
+        parse_both(parser, data)
 
 
 @pytest.mark.parametrize("product", PRODUCTS)
@@ -160,7 +148,7 @@ def test_fast_and_exact_paths_agree_on_every_edge_value(kind: str) -> None:
     spec, values = EDGES[kind]
     sources = [{"@timestamp": TIMESTAMP, "field": value} for value in values]
     # The standard library's writer: orjson refuses integers beyond 64 bits.
-    assert_same_tables(one_field_parser(spec), response(sources, dumps=lambda v: json.dumps(v).encode()))
+    parse_both(one_field_parser(spec), response(sources, dumps=lambda v: json.dumps(v).encode()))
 
 
 @pytest.mark.parametrize("source", [
@@ -176,7 +164,7 @@ def test_a_document_the_fast_path_cannot_take_costs_only_its_own_row(source: dic
         "Foo": {"type": "keyword"}, "foo": {"type": "keyword"}, "other": {"type": "keyword"},
     })})
     fitting = [{"@timestamp": TIMESTAMP, "other": str(i)} for i in range(5)]
-    fast, _ = assert_same_tables(parser, response(fitting[:2] + [{"@timestamp": TIMESTAMP, **source}] + fitting[2:]))
+    fast, _ = parse_both(parser, response(fitting[:2] + [{"@timestamp": TIMESTAMP, **source}] + fitting[2:]))
     assert fast.slow_documents <= 1
 
 
@@ -186,7 +174,7 @@ def test_unmapped_fields_of_a_dynamic_false_index_are_kept_by_dotted_path() -> N
     data = response([{"@timestamp": TIMESTAMP, "http": {"method": "GET", "referrer": "x"},
                       "debug": {"trace": [1, 2], "big": 2**64 - 1, "huge": 2**70}}],
                     dumps=lambda v: json.dumps(v).encode())
-    fast, _ = assert_same_tables(parser, data)
+    fast, _ = parse_both(parser, data)
     assert json.loads(fast.table.column("_unmapped")[0].as_py()) == {
         "http.referrer": "x", "debug": {"trace": [1, 2], "big": 2**64 - 1, "huge": 2**70}}
 
@@ -194,7 +182,7 @@ def test_unmapped_fields_of_a_dynamic_false_index_are_kept_by_dotted_path() -> N
 def test_fields_added_after_the_mapping_was_read_are_kept_in_unmapped() -> None:
     parser = parser_for({"index-0": index_body({"a": {"type": "keyword"}})})
     data = response([{"@timestamp": TIMESTAMP, "a": "x"}, {"@timestamp": TIMESTAMP, "a": "y", "b": {"c": 1}}])
-    fast, _ = assert_same_tables(parser, data)
+    fast, _ = parse_both(parser, data)
     assert fast.table.column("_unmapped").to_pylist()[0] is None
     assert json.loads(fast.table.column("_unmapped")[1].as_py()) == {"b": {"c": 1}}
 
@@ -205,7 +193,7 @@ def test_a_number_only_the_exact_reader_keeps_exactly_lands_as_the_exact_path_la
     parser = parser_for({"index-0": index_body({"n": {"type": "double"}, "k": {"type": "keyword"}})})
     sources = [{"@timestamp": TIMESTAMP, "n": 1.5, "k": "a"}] * 3 + [{"@timestamp": TIMESTAMP, "n": 12345.5, "k": 67890}]
     data = response(sources).replace(b"12345.5", literal).replace(b"67890", literal)
-    fast, _ = assert_same_tables(parser, data)
+    fast, _ = parse_both(parser, data)
     assert fast.hit_count == 4
 
 
@@ -213,7 +201,7 @@ def test_a_lone_surrogate_becomes_the_replacement_character_on_both_paths() -> N
     parser = parser_for({"index-0": index_body({"m": {"type": "keyword"}})})
     data = response([{"@timestamp": TIMESTAMP, "m": "x"}, {"@timestamp": TIMESTAMP, "m": "y"}]).replace(
         b'"x"', b'"\\ud800x"')
-    fast, _ = assert_same_tables(parser, data)
+    fast, _ = parse_both(parser, data)
     assert fast.table.column("m").to_pylist() == ["\ufffdx", "y"]
 
 
@@ -221,5 +209,5 @@ def test_page_metadata_survives_the_fast_path() -> None:
     parser = parser_for({"index-0": index_body({})})
     body = orjson.loads(response([{"@timestamp": TIMESTAMP}]))
     body["pit_id"], body["hits"]["hits"][0]["sort"] = "pit==", [1768471200000, 12]
-    fast, _ = assert_same_tables(parser, orjson.dumps(body))
+    fast, _ = parse_both(parser, orjson.dumps(body))
     assert (fast.pit_id, fast.last_sort, fast.total) == ("pit==", [1768471200000, 12], 1)

@@ -56,7 +56,7 @@ def for_extractions(
         "lake_uri": dg.MetadataValue.path(f"{lake_uri.rstrip('/')}/{table}"),
         "table": table,
         "unmapped_documents": sum(r.unmapped_documents for r in results),
-        "exact_path_pages": sum(r.exact_pages for r in results),
+        "documents_normalized_slowly": sum(r.documents_normalized_slowly for r in results),
         "context_restarts": sum(r.context_restarts for r in results),
         "elasticsearch_count": sum(r.counted_rows for r in results),
         # Documents indexed into a day between its count and its point in time: in the lake, and said so.

@@ -60,19 +60,7 @@ class Field:
 
     @property
     def arrow_type(self) -> pa.DataType:
-        return _arrow_type(self, use_source_names=False)
-
-    @property
-    def json_type(self) -> pa.DataType:
-        """The type pyarrow's JSON reader parses ``_source`` into (keys as they are in the JSON)."""
-        return _arrow_type(self, use_source_names=True)
-
-    @property
-    def json_native(self) -> bool:
-        """Whether pyarrow's JSON reader can produce this field's final value directly."""
-        if self.kind == "object":
-            return all(child.json_native for child in self.children)
-        return self.kind in ("string", "integer", "double", "boolean", "date", "date_nanos")
+        return _arrow_type(self)
 
 
 _LEAF_TYPES: dict[str, pa.DataType] = {
@@ -89,11 +77,11 @@ _LEAF_TYPES: dict[str, pa.DataType] = {
 }
 
 
-def _arrow_type(field: Field, use_source_names: bool) -> pa.DataType:
+def _arrow_type(field: Field) -> pa.DataType:
     if field.kind == "object":
         value_type: pa.DataType = pa.struct(
             [
-                pa.field(child.source_name if use_source_names else child.name, _arrow_type(child, use_source_names))
+                pa.field(child.name, _arrow_type(child))
                 for child in field.children
             ]
         )
@@ -116,14 +104,6 @@ class SourceSchema:
             + [pa.field(f.name, f.arrow_type) for f in self.fields]
             + [pa.field(UNMAPPED_COLUMN, pa.string())]
         )
-
-    @property
-    def source_json_type(self) -> pa.StructType:
-        return pa.struct([pa.field(f.source_name, f.json_type) for f in self.fields])
-
-    @property
-    def json_native(self) -> bool:
-        return all(f.json_native for f in self.fields)
 
     @property
     def fingerprint(self) -> str:

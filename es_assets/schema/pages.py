@@ -1,14 +1,22 @@
 """Search-response pages (raw bytes) → Arrow tables, with the page's health checked.
 
-The fast path hands the whole page to pyarrow's JSON reader with an explicit schema built from
-the mapping, so no Python object is created per document. The reader is strict: any document
-that does not fit the mapping exactly (an unmapped field, an array in a scalar field, a number
-sent as a string ...) makes it fail, and that page is parsed again by the exact path
-(:class:`~es_assets.schema.values.DocumentNormalizer`). The reader also reads a few numbers
-otherwise than the exact path (``9007199254740993`` as 2**53 in a double field, ``NaN``, ``-0``):
-a page whose double columns hold such a value takes the exact path too, so the fast path never
-accepts a value the exact path would keep in ``_unmapped``. Both paths give identical tables;
-tests hold them to that.
+A page is split into its hits by msgspec, each ``_source`` kept as its own bytes (no Python
+object per value). pyarrow then reads the documents as newline-delimited JSON with an explicit
+schema built from the mapping (:mod:`es_assets.schema.arrow_reader`), and vectorized kernels turn
+what was read into the columns. A document that does not fit (a key the mapping lacks, an array
+of two values in a scalar field, a number no column type holds exactly ...) costs its own row:
+it alone is parsed by the exact path (:class:`~es_assets.schema.values.DocumentNormalizer`),
+from its own bytes, and its row takes its place. Both paths give identical tables; tests hold
+them to that.
+
+What the reader learns from the documents, it keeps for the next pages (one parser per day):
+
+* a scalar field sent as arrays (Filebeat's one-element lists) is read as a list and unwrapped;
+* a field whose JSON kind varies (a ``long`` in one index of the day, ``keyword`` in the next) is
+  told apart per document by the probe (:mod:`es_assets.schema.probe`), and each group of
+  documents of one kind is read on its own;
+* a page with ``flattened``/json fields, or one the first read refused, is probed: the probe
+  also finds keys the mapping lacks and keeps json fields' raw text.
 """
 
 from __future__ import annotations
@@ -17,15 +25,20 @@ import dataclasses
 import decimal
 import json
 import re
+import threading
 from typing import Any, Iterator
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from es_assets.errors import IncompleteExtraction, TruncatedResponse
+from es_assets.schema import arrow_reader
+from es_assets.schema.arrow_reader import LIST, NULL, NotReadable, Shapes
 from es_assets.schema.conversions import exact_json_float
-from es_assets.schema.fields import ID_COLUMN, INDEX_COLUMN, UNMAPPED_COLUMN, SourceSchema, json_text
+from es_assets.schema.fields import ID_COLUMN, INDEX_COLUMN, UNMAPPED_COLUMN, Field, SourceSchema, json_text
+from es_assets.schema.probe import Look, Probe
 from es_assets.schema.values import DocumentNormalizer
 
 # Only what is written travels: Elasticsearch drops everything else before sending.
@@ -43,9 +56,34 @@ FILTER_PATH = ",".join(
     ]
 )
 
-_SHARDS_TYPE = pa.struct(
-    [("total", pa.int64()), ("successful", pa.int64()), ("skipped", pa.int64()), ("failed", pa.int64())]
-)
+# Reads of one page spent learning shapes, and failed reads spent isolating the documents that
+# do not fit; past the budget the documents still unplaced take the exact path.
+_MAX_LESSONS = 8
+_FAILED_READ_BUDGET = 64
+_NO_SOURCE = msgspec.Raw(b"")
+
+
+class _Hit(msgspec.Struct):
+    _index: str
+    _id: str
+    _source: msgspec.Raw = _NO_SOURCE
+    sort: Any = None
+
+
+class _Hits(msgspec.Struct):
+    hits: list[_Hit] = msgspec.field(default_factory=list)
+    total: Any = None
+
+
+class _Response(msgspec.Struct):
+    hits: _Hits = msgspec.field(default_factory=_Hits)
+    _shards: Any = None
+    timed_out: Any = None
+    pit_id: Any = None
+    _scroll_id: Any = None
+
+
+_RESPONSE = msgspec.json.Decoder(_Response)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,11 +94,28 @@ class Page:
     pit_id: str | None
     scroll_id: str | None
     unmapped_documents: int  # documents that had values kept in _unmapped
-    exact_path: bool  # True when the page needed the exact (slow) path
+    slow_documents: int  # documents normalized one by one by the exact path
 
     @property
     def hit_count(self) -> int:
         return self.table.num_rows
+
+
+@dataclasses.dataclass
+class _Read:
+    """Documents of a page placed so far: column arrays for groups of rows, and the rows left
+    to the exact path (positions in the page)."""
+
+    parts: list[tuple[pa.Array, list[pa.Array]]] = dataclasses.field(default_factory=list)
+    slow: list[int] = dataclasses.field(default_factory=list)
+
+    def add(self, other: "_Read") -> None:
+        self.parts += other.parts
+        self.slow += other.slow
+
+
+class _NewKindPath(Exception):
+    """A read found a field in two JSON kinds: regroup the page's documents."""
 
 
 class PageParser:
@@ -70,60 +125,56 @@ class PageParser:
         self.schema = schema
         self.arrow_schema = schema.arrow_schema
         self._normalizer = DocumentNormalizer(schema)
-        self._fast_parse_options = (
-            pajson.ParseOptions(explicit_schema=_response_schema(schema), unexpected_field_behavior="error")
-            if schema.json_native
-            else None
-        )
+        self._probe = Probe(schema.fields)
+        self._fields = dict(_leaf_paths(schema.fields, "", False))
+        self._lock = threading.Lock()
+        self._list_paths: frozenset[str] = frozenset()  # scalar fields sent as arrays
+        self._kind_paths: frozenset[str] = frozenset()  # fields sent in more than one JSON kind
 
     def parse(self, data: bytes, where: str) -> Page:
         """Parse one response body; raise :class:`IncompleteExtraction` if the page is not whole.
 
         A body that is not whole JSON raises :class:`TruncatedResponse`, which the caller retries.
         """
-        if self._fast_parse_options is not None:
-            try:
-                return self._parse_fast(data, where)
-            except pa.ArrowInvalid:
-                pass  # a document does not fit the mapping as written: take the exact path
-        return self._parse_exact(data, where)
-
-    def _parse_fast(self, data: bytes, where: str) -> Page:
-        response = pajson.read_json(
-            pa.BufferReader(data),
-            read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=False),
-            parse_options=self._fast_parse_options,
-        )
-        if response.num_rows != 1:
-            raise pa.ArrowInvalid("not one JSON object")  # e.g. a body cut to whitespace: the exact path says so
-        row = response.slice(0, 1)
-        shards = row.column("_shards")[0].as_py()
-        check_page_health(shards, row.column("timed_out")[0].as_py(), where)
-        hits_struct = row.column("hits").combine_chunks()
-        hits = pc.list_flatten(hits_struct.field("hits"))  # struct<_index, _id, _source, sort>
-        total_struct = hits_struct.field("total")[0].as_py()
-        source = hits.field("_source")
-        if source.null_count:
-            raise pa.ArrowInvalid("a hit without _source")  # the exact path explains it
-        if any(_doubles_the_exact_path_reads_otherwise(leaf) for leaf in _double_leaves(source)):
-            raise pa.ArrowInvalid("a double the reader may have rounded")  # the exact path decides
-        columns = source.view(pa.struct([pa.field(f.name, f.arrow_type) for f in self.schema.fields]))
-        arrays = [hits.field("_index"), hits.field("_id")] + columns.flatten() + [
-            pa.nulls(len(hits), pa.string())
+        try:
+            response = _RESPONSE.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            # Not whole JSON, a response of another shape, or a lone surrogate (which msgspec
+            # refuses): the standard library's reader says which, and reads what can be read.
+            return self.parse_exactly(data, where)
+        check_page_health(response._shards, response.timed_out, where)
+        hits = response.hits.hits
+        for hit in hits:
+            if not len(hit._source):
+                raise _without_source(where, hit._index, hit._id)
+        sources = [hit._source for hit in hits]
+        read = self._read(sources, newlines=b"\n" in data)
+        slow_rows = [self._exact_row(hit._index, hit._id, bytes(hit._source), where)
+                     for hit in (hits[i] for i in read.slow)]
+        index = pa.array([hit._index for hit in hits], pa.string())
+        ids = pa.array([hit._id for hit in hits], pa.string())
+        tables = [
+            pa.Table.from_arrays([index.take(rows), ids.take(rows), *columns], schema=self.arrow_schema)
+            for rows, columns in read.parts
         ]
-        table = pa.Table.from_arrays(arrays, schema=self.arrow_schema)
-        sorts = hits.field("sort")
+        tables.append(pa.Table.from_pylist([row for row, _ in slow_rows], schema=self.arrow_schema))
+        table = pa.concat_tables(tables)
+        positions = pa.concat_arrays([rows for rows, _ in read.parts] + [pa.array(read.slow, pa.int64())])
+        if len(positions):
+            table = table.take(pc.sort_indices(positions))
         return Page(
             table=table,
-            total=total_struct["value"] if total_struct else None,
-            last_sort=sorts[len(sorts) - 1].as_py() if len(sorts) else None,
-            pit_id=row.column("pit_id")[0].as_py(),
-            scroll_id=row.column("_scroll_id")[0].as_py(),
-            unmapped_documents=0,
-            exact_path=False,
+            total=_total(response.hits.total),
+            last_sort=hits[-1].sort if hits else None,
+            pit_id=response.pit_id,
+            scroll_id=response._scroll_id,
+            unmapped_documents=sum(1 for _, unmapped in slow_rows if unmapped)
+            + sum(len(columns[-1]) - columns[-1].null_count for _, columns in read.parts),  # arrays set aside
+            slow_documents=len(read.slow),
         )
 
-    def _parse_exact(self, data: bytes, where: str) -> Page:
+    def parse_exactly(self, data: bytes, where: str) -> Page:
+        """Every document through the exact path: the reference the fast path is held to."""
         response = _load_json(data, where)
         check_page_health(response.get("_shards"), response.get("timed_out"), where)
         hits_section = response.get("hits") or {}
@@ -132,27 +183,208 @@ class PageParser:
         unmapped_documents = 0
         for hit in hits:
             if "_source" not in hit:
-                raise IncompleteExtraction(
-                    f"{where}: document {hit.get('_index')}/{hit.get('_id')} came back without _source; "
-                    "es_assets needs _source enabled on the index"
-                )
-            row, unmapped = self._normalizer.row(hit["_source"])
-            row[INDEX_COLUMN] = hit["_index"]
-            row[ID_COLUMN] = hit["_id"]
-            if unmapped:
-                row[UNMAPPED_COLUMN] = json_text(unmapped)
-                unmapped_documents += 1
+                raise _without_source(where, hit.get("_index"), hit.get("_id"))
+            row, unmapped = self._normalized(hit["_index"], hit["_id"], hit["_source"])
+            unmapped_documents += bool(unmapped)
             rows.append(row)
-        total = hits_section.get("total")
         return Page(
             table=pa.Table.from_pylist(rows, schema=self.arrow_schema),
-            total=total.get("value") if isinstance(total, dict) else total,
+            total=_total(hits_section.get("total")),
             last_sort=hits[-1].get("sort") if hits else None,
             pit_id=response.get("pit_id"),
             scroll_id=response.get("_scroll_id"),
             unmapped_documents=unmapped_documents,
-            exact_path=True,
+            slow_documents=len(hits),
         )
+
+    # -- the exact path, one document ---------------------------------------------------------
+
+    def _exact_row(self, index: str, doc_id: str, source: bytes, where: str) -> tuple[dict[str, Any], bool]:
+        return self._normalized(index, doc_id, _load_json(source, where))
+
+    def _normalized(self, index: str, doc_id: str, source: Any) -> tuple[dict[str, Any], bool]:
+        row, unmapped = self._normalizer.row(source)
+        row[INDEX_COLUMN] = index
+        row[ID_COLUMN] = doc_id
+        if unmapped:
+            row[UNMAPPED_COLUMN] = json_text(unmapped)
+        return row, bool(unmapped)
+
+    # -- the Arrow path -----------------------------------------------------------------------
+
+    def _read(self, sources: list[msgspec.Raw], newlines: bool) -> _Read:
+        if not sources:
+            return _Read()
+        whole = None if self._probe.json_paths else self._read_as_mapped(sources, newlines)
+        return whole if whole is not None else self._read_in_groups(sources, newlines)
+
+    def _read_as_mapped(self, sources: list[msgspec.Raw], newlines: bool) -> _Read | None:
+        """Every document in one read, as the mapping (and the arrays seen) says; None if the
+        reader refuses one of them (then the page is probed and read in groups)."""
+        for _ in range(_MAX_LESSONS):
+            shapes: Shapes = {path: LIST for path in self._list_paths}
+            try:
+                table = _read_lines(sources, arrow_reader.read_schema(self.schema.fields, shapes), "error", newlines)
+            except pa.ArrowInvalid as exc:
+                if not self._learn_list(exc):
+                    self._learn_kind(exc)
+                    return None
+                continue
+            return self._place(pa.array(range(len(sources)), pa.int64()), table, shapes, {})
+        return None
+
+    def _read_in_groups(self, sources: list[msgspec.Raw], newlines: bool) -> _Read:
+        decoded = [self._probe.decode(source) for source in sources]
+        for _ in range(_MAX_LESSONS):
+            kind_paths = tuple(sorted(self._kind_paths | self._list_paths))
+            read = _Read()
+            looks: list[Look | None] = []
+            groups: dict[tuple[str, ...], list[int]] = {}
+            for position, document in enumerate(decoded):
+                look = None if document is None else self._probe.look(document, kind_paths)
+                looks.append(look)
+                if look is None:
+                    read.slow.append(position)  # a key the mapping lacks, or a kind the probe cannot name
+                else:
+                    groups.setdefault(look.kinds, []).append(position)
+            budget = [_FAILED_READ_BUDGET]
+            try:
+                for kinds, positions in groups.items():
+                    shapes = {path: kind for path, kind in zip(kind_paths, kinds) if kind != NULL}
+                    read.add(self._read_group(sources, looks, positions, shapes, budget, newlines))
+            except _NewKindPath:
+                continue
+            return read
+        return _Read(slow=list(range(len(sources))))
+
+    def _read_group(self, sources: list[msgspec.Raw], looks: list[Look | None], positions: list[int],
+                    shapes: Shapes, budget: list[int], newlines: bool) -> _Read:
+        try:
+            schema = arrow_reader.read_schema(self.schema.fields, shapes)
+        except NotReadable:
+            return _Read(slow=positions)
+        try:
+            table = _read_lines([sources[i] for i in positions], schema, "ignore", newlines)
+        except pa.ArrowInvalid as exc:
+            if self._learn_kind(exc):
+                raise _NewKindPath() from None
+            if len(positions) == 1 or budget[0] <= 0:
+                return _Read(slow=positions)
+            budget[0] -= 1
+            half = len(positions) // 2  # some document here does not fit: find it by halves
+            read = self._read_group(sources, looks, positions[:half], shapes, budget, newlines)
+            read.add(self._read_group(sources, looks, positions[half:], shapes, budget, newlines))
+            return read
+        json_columns = {path: self._json_column(field, [looks[i].json_values[j] for i in positions])  # type: ignore[union-attr]
+                        for j, (path, field) in enumerate(self._json_fields())}
+        return self._place(pa.array(positions, pa.int64()), table, shapes, json_columns)
+
+    def _place(self, positions: pa.Array, table: pa.Table, shapes: Shapes,
+               json_columns: dict[str, pa.Array]) -> _Read:
+        documents = table.to_struct_array().combine_chunks()
+        reading = arrow_reader.Reading(shapes, json_columns)
+        columns, route = arrow_reader.document_columns(self.schema.fields, documents, reading)
+        columns.append(_unmapped_column(reading.kept_aside, route, len(positions)))
+        if not pc.any(route).as_py():
+            return _Read(parts=[(positions, columns)])
+        keep = pc.invert(route)
+        return _Read(parts=[(positions.filter(keep), [column.filter(keep) for column in columns])],
+                     slow=positions.filter(route).to_pylist())
+
+    def _json_fields(self) -> Iterator[tuple[str, Field]]:
+        for path in self._probe.json_paths:
+            yield path, self._fields[path][0]
+
+    @staticmethod
+    def _json_column(field: Field, texts: list[bytes | None]) -> pa.Array:
+        """A json field's column: each value's canonical JSON text (README "Schema rules")."""
+        return pa.array([None if text is None else json_text(_load_json(text, field.source_name))
+                         for text in texts], pa.string())
+
+    # -- what the reader learns ---------------------------------------------------------------
+
+    def _learn_list(self, error: pa.ArrowInvalid) -> bool:
+        """A scalar field came as an array: read it as a list from now on."""
+        change = arrow_reader.KIND_CHANGE.search(str(error))
+        path = self._learnable_path(change)
+        if path is None or change["now"] != "array" or path in self._list_paths:  # type: ignore[index]
+            return False
+        if self._fields[path][0].kind in ("geo_point", "json") or self._fields[path][0].repeated:
+            return False
+        with self._lock:
+            self._list_paths = self._list_paths | {path}
+        return True
+
+    def _learn_kind(self, error: pa.ArrowInvalid) -> bool:
+        """A field came in another JSON kind: tell its documents apart by kind from now on."""
+        path = self._learnable_path(arrow_reader.KIND_CHANGE.search(str(error)))
+        if path is None or path in self._kind_paths:
+            return False
+        with self._lock:
+            self._kind_paths = self._kind_paths | {path}
+        return True
+
+    def _learnable_path(self, change: re.Match[str] | None) -> str | None:
+        """The dotted path of the field a kind change names, if it is one field per document
+        (not an element of an array, whose kinds the probe does not tell apart)."""
+        if change is None:
+            return None
+        parts = change["path"].strip("/").split("/")
+        while parts and parts[-1] == "[]":
+            parts.pop()
+        path = ".".join(parts)
+        known = self._fields.get(path)
+        return path if known is not None and not known[1] and "[]" not in parts else None
+
+
+def _unmapped_column(kept_aside: list[tuple[str, pa.Array, pa.ListArray]], route: pa.Array, rows: int) -> pa.Array:
+    """``_unmapped`` for rows that fit but for arrays set aside: ``{path: array}`` as JSON text."""
+    kept: dict[int, dict[str, Any]] = {}
+    for path, several, arrays in kept_aside:
+        chosen = pc.and_(several, pc.invert(route))
+        if not pc.any(chosen).as_py():
+            continue
+        rows_chosen = pc.indices_nonzero(chosen)
+        for row, array in zip(rows_chosen.to_pylist(), arrays.take(rows_chosen).to_pylist()):
+            kept.setdefault(row, {})[path] = array
+    if not kept:
+        return pa.nulls(rows, pa.string())
+    texts: list[str | None] = [None] * rows
+    for row, values in kept.items():
+        texts[row] = json_text(values)
+    return pa.array(texts, pa.string())
+
+
+def _leaf_paths(fields: tuple[Field, ...], prefix: str, in_a_list: bool) -> Iterator[tuple[str, tuple[Field, bool]]]:
+    """(dotted source path, (field, whether it lies inside a list)) for every field."""
+    for field in fields:
+        path = prefix + field.source_name
+        yield path, (field, in_a_list)
+        if field.kind == "object":
+            yield from _leaf_paths(field.children, path + ".", in_a_list or field.repeated)
+
+
+def _read_lines(sources: list[msgspec.Raw], schema: pa.Schema, unexpected: str, newlines: bool) -> pa.Table:
+    data = b"\n".join(sources)
+    table = pajson.read_json(
+        pa.BufferReader(data),
+        read_options=pajson.ReadOptions(block_size=len(data) + 1, use_threads=False),
+        parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior=unexpected,
+                                          newlines_in_values=newlines),
+    )
+    if table.num_rows != len(sources):
+        raise pa.ArrowInvalid("not one row per document")
+    return table
+
+
+def _without_source(where: str, index: Any, doc_id: Any) -> IncompleteExtraction:
+    return IncompleteExtraction(
+        f"{where}: document {index}/{doc_id} came back without _source; es_assets needs _source enabled on the index"
+    )
+
+
+def _total(total: Any) -> int | None:
+    return total.get("value") if isinstance(total, dict) else total
 
 
 def _load_json(data: bytes, where: str) -> Any:
@@ -168,11 +400,6 @@ def _load_json(data: bytes, where: str) -> Any:
     return _replace_lone_surrogates(response) if _SURROGATE_ESCAPE.search(data) else response
 
 
-# Doubles a fast-path column may hold that the exact path reads otherwise: from 2**53
-# up not every integer is a double (pyarrow reads 9007199254740993 as 2**53); NaN and Infinity
-# are not JSON, yet pyarrow reads them; -0 (the integer) is 0 on the exact path, -0.0 in pyarrow.
-_LARGEST_EXACT_INTEGER_IN_A_DOUBLE = 2.0**53
-_NEGATIVE_ZERO_BITS = -(2**63)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -186,25 +413,6 @@ def _replace_lone_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [_replace_lone_surrogates(v) for v in value]
     return value
-
-
-def _doubles_the_exact_path_reads_otherwise(doubles: pa.Array) -> bool:
-    suspect = pc.or_(
-        pc.or_(pc.invert(pc.is_finite(doubles)), pc.greater_equal(pc.abs(doubles), _LARGEST_EXACT_INTEGER_IN_A_DOUBLE)),
-        pc.equal(doubles.view(pa.int64()), _NEGATIVE_ZERO_BITS),
-    )
-    return bool(pc.any(suspect).as_py())
-
-
-def _double_leaves(array: pa.Array) -> Iterator[pa.Array]:
-    """Every float64 array inside a (struct / list) array, children of nulls included."""
-    if pa.types.is_struct(array.type):
-        for i in range(array.type.num_fields):
-            yield from _double_leaves(array.field(i))
-    elif pa.types.is_list(array.type):
-        yield from _double_leaves(array.values)
-    elif pa.types.is_float64(array.type):
-        yield array
 
 
 def check_page_health(shards: dict[str, Any] | None, timed_out: bool | None, where: str) -> None:
@@ -224,28 +432,3 @@ def check_page_health(shards: dict[str, Any] | None, timed_out: bool | None, whe
             f"{where}: {failed} of {total} shards failed ({answered} answered)"
             + (f": {reasons}" if reasons else "")
         )
-
-
-def _response_schema(schema: SourceSchema) -> pa.Schema:
-    # took, max_score and _score are filtered out by FILTER_PATH; they are declared anyway so
-    # that a proxy dropping filter_path costs nothing but bytes (not every page on the slow path).
-    hit = pa.struct(
-        [
-            ("_index", pa.string()),
-            ("_id", pa.string()),
-            ("_score", pa.float64()),
-            ("_source", schema.source_json_type),
-            ("sort", pa.list_(pa.int64())),
-        ]
-    )
-    return pa.schema(
-        [
-            ("took", pa.int64()),
-            ("_shards", _SHARDS_TYPE),
-            ("timed_out", pa.bool_()),
-            ("pit_id", pa.string()),
-            ("_scroll_id", pa.string()),
-            ("hits", pa.struct([("total", pa.struct([("value", pa.int64()), ("relation", pa.string())])),
-                                ("max_score", pa.float64()), ("hits", pa.list_(hit))])),
-        ]
-    )
