@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from benchmarks.job import Job, Measurement, VariantRun
@@ -50,9 +51,22 @@ def measure(job: Job) -> Measurement:
     )
 
 
+def _one_line(exc: BaseException) -> str:
+    """The error as one line (the orchestrator shows stderr's last): a message's first and last lines,
+    e.g. fastparquet's column dump ends with the column's name."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [""]
+    message = lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
+    return f"{type(exc).__name__}: {message}"
+
+
 def main(argv: list[str]) -> None:
     job_path, result_path = (Path(arg) for arg in argv)
-    measure(Job.load(job_path)).save(result_path)
+    try:
+        measure(Job.load(job_path)).save(result_path)
+    except Exception as exc:
+        traceback.print_exc()
+        print(_one_line(exc), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

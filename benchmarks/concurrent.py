@@ -171,7 +171,7 @@ def bench(runs: Sequence[int], slices: Sequence[int], docs_per_day: int, repeat:
                 for k in runs:
                     label = f"r{attempt}-k{k}-s{s}"
                     jobs = [
-                        Job(kind="es_assets", product="opensearch", url=url, index=index_name(day), day=day.isoformat(),
+                        Job(kind="es_assets", product="opensearch", url=url, source="k8s_logs", index=index_name(day), day=day.isoformat(),
                             query=DayWindow.of(day, "UTC").query("@timestamp"), filter_path=FILTER_PATH, slices=s,
                             workdir=str(scratch / label / f"day-{day}"))
                         for day in days[:k]

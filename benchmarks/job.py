@@ -23,7 +23,8 @@ class Job:
     kind: str  # "raw" | "raw+parse" | "seed-style" | "es_assets" | "es_assets-iceberg"
     product: str  # "opensearch" | "elasticsearch"
     url: str
-    index: str
+    source: str  # the es_assets source's name (the corpus's)
+    index: str  # what the source is configured with: an index pattern
     day: str  # YYYY-MM-DD, the seeded day
     query: dict[str, Any]  # the day's range query, built by es_assets' own DayWindow
     filter_path: str  # es_assets.schema.pages.FILTER_PATH

@@ -1,9 +1,10 @@
 """Benchmark extracting one day: es_assets against the raw floors and the approach it replaces.
 
-For each server asked for, this starts its emulator, seeds ``N`` synthetic container-log documents
-into one day's index, runs every variant in a fresh process (:mod:`benchmarks.child`), stops the
-emulator, then prints a table and writes everything to a JSON file. Variants, figures and how to
-read them: ``benchmarks/README.md``.
+For each server asked for, this starts it and, for each corpus (:mod:`benchmarks.corpora`: the
+container logs, Filebeat nginx access logs, the awkward cases), seeds ``N`` documents into that
+corpus's indices for one day, runs every variant in a fresh process (:mod:`benchmarks.child`) and
+deletes the indices; then it stops the server, prints one table per corpus and server and writes
+everything to a JSON file. Variants, figures and how to read them: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from typing import Any, Callable, Iterator, Sequence
 
 from es_assets.config import ElasticsearchSettings
 from es_assets.demo.emulators import RunningServer, start_elasticsearch_emulator, start_opensearch_emulator
-from es_assets.demo.k8s_logs import index_name, load_days
 from es_assets.schema.pages import FILTER_PATH
 from es_assets.source.cluster import DayWindow, detect_cluster
 from es_assets.source.http import EsHttp
 from es_assets_tests.distributions import DISTRIBUTIONS, start_distribution
 
+from benchmarks.corpora import CORPORA, SHARDS, Corpus
 from benchmarks.job import PAGE_SIZE, Job, Measurement
 from benchmarks.procfs import cpu_seconds, descendants, host_busy_seconds
 
@@ -47,10 +48,10 @@ DEFAULT_SERVERS = ("opensearch-emulator", "opensearch-3.8.0", "elasticsearch-9.5
 # Both emulators keep ~30 KB of RAM per document; the Elasticsearch one also serves only ~10k docs/s.
 DEFAULT_DOCS = {"elasticsearch-emulator": 30_000}
 DOCS = 200_000
-SHARDS = 2  # primary shards of the benchmark's index
 VARIANTS = ("raw", "raw+parse", "seed-style", "es_assets-1", "es_assets-K", "es_assets-iceberg")
 VARIANT_TIMEOUT_S = 3600
 ENGINE_PREFIX = "es_assets-"
+SEED_STYLE = "seed-style"  # the approach es_assets replaces
 ICEBERG_VARIANT = "es_assets-iceberg"  # es_assets-1 writing an Iceberg table: reports the commit's share
 # Libraries whose versions explain the figures.
 _PACKAGES = ("es_assets", "pyarrow", "orjson", "urllib3", "elasticsearch", "elastic-transport", "pandas",
@@ -118,6 +119,11 @@ class VariantResult:
         if not self.parquet_files:
             return None
         return self._median(lambda r: r.measurement.parquet_bytes / r.measurement.docs)
+
+    @property
+    def slow_documents(self) -> int | None:
+        """es_assets only: documents that took the exact per-document path (the same in every run)."""
+        return self.runs[0].measurement.details.get("documents_normalized_slowly")
 
     def to_json(self) -> dict[str, Any]:
         figures = {name: getattr(self, name) for name in _FIGURES} if self.runs else {}
@@ -208,27 +214,39 @@ def _variant_plan(names: Sequence[str], slices: Sequence[int]) -> dict[str, tupl
 
 
 def bench_server(
-    name: str, docs: int, variants: Sequence[str], slices: Sequence[int], repeat: int, scratch: Path
-) -> dict[str, Any]:
+    name: str, corpora: Sequence[Corpus], docs: int, variants: Sequence[str], slices: Sequence[int], repeat: int,
+    scratch: Path,
+) -> list[dict[str, Any]]:
+    """One report per corpus, each measured with only that corpus's indices on the server."""
     with _server(name, scratch) as server:
         server_pids = descendants(os.getpid())  # only the server (its launcher and JVM) runs below us now
         product, label = _server_label(server.url, name)
-        print(f"{label} at {server.url}: seeding {docs:,} documents ...", flush=True)
-        started = time.perf_counter()
-        seeded = sum(load_days(server.url, [DAY], docs, shards=SHARDS).values())
-        seed_s = time.perf_counter() - started
-        plan = _variant_plan(variants, slices)
-        results = {name: VariantResult(name) for name in plan}
+        return [bench_corpus(server.url, product, label, corpus, docs, variants, slices, repeat,
+                             scratch / corpus.name, server_pids) for corpus in corpora]
+
+
+def bench_corpus(
+    url: str, product: str, label: str, corpus: Corpus, docs: int, variants: Sequence[str],
+    slices: Sequence[int], repeat: int, scratch: Path, server_pids: set[int],
+) -> dict[str, Any]:
+    print(f"{label} at {url}: seeding {docs:,} {corpus.name} documents ...", flush=True)
+    started = time.perf_counter()
+    seeded = corpus.load(url, DAY, docs, product)
+    seed_s = time.perf_counter() - started
+    plan = _variant_plan(variants, slices)
+    results = {name: VariantResult(name) for name in plan}
+    try:
         # Round-robin rather than variant after variant, so a burst of load from elsewhere on the host
         # lands on several variants instead of skewing one.
         for attempt in range(1, repeat + 1):
             for name, (kind, count) in plan.items():
-                print(f"  run {attempt}/{repeat} {name} ...", end=" ", flush=True)
+                print(f"  run {attempt}/{repeat} {corpus.name} {name} ...", end=" ", flush=True)
                 job = Job(
                     kind=kind,
                     product=product,
-                    url=server.url,
-                    index=index_name(DAY),
+                    url=url,
+                    source=corpus.name,
+                    index=corpus.index_pattern,
                     day=DAY.isoformat(),
                     query=DayWindow.of(DAY, "UTC").query("@timestamp"),
                     filter_path=FILTER_PATH,
@@ -243,9 +261,13 @@ def bench_server(
                     continue
                 results[name].runs.append(run)
                 print(f"{run.measurement.wall_s:.1f} s", flush=True)
+    finally:
+        corpus.delete(url, DAY, product)
     return {
         "server": label,
-        "index": index_name(DAY),
+        "corpus": corpus.name,
+        "index": corpus.index_pattern,
+        "indices": [index for index, _ in corpus.indices(DAY, product)],
         "shards": SHARDS,
         "docs": seeded,
         "seed_s": seed_s,
@@ -278,20 +300,32 @@ def ratios(results: dict[str, VariantResult]) -> dict[str, float]:
     return out
 
 
-# The issue's targets for es_assets at 1 slice: (label, ratio or figure, bound, True if at least).
+# The issues' targets for es_assets at 1 slice: (label, ratio, bound, True if at least). Throughput
+# and bytes hold on every corpus; client CPU (issue 13) is as low as raw+parse on the container and
+# web logs, and at most twice it on the awkward cases.
 TARGETS = (
     ("docs/s ≥ 1.5× seed-style", "docs_per_s: es_assets-1 / seed-style", 1.5, True),
     ("docs/s ≥ 0.8× raw", "docs_per_s: es_assets-1 / raw", 0.8, True),
-    ("client CPU ≤ 1.0× raw+parse", "cpu_us_per_doc: es_assets-1 / raw+parse", 1.0, False),
     ("Parquet bytes/doc ≤ 0.6× seed-style", "parquet_bytes_per_doc: es_assets-1 / seed-style", 0.6, False),
 )
+CPU_VS_RAW_PARSE = {"k8s": 1.0, "nginx": 1.0, "awkward": 2.0}
+CPU_LESS_THAN_SEED_STYLE = {"k8s": 4.0, "nginx": 4.0}
 PEAK_RSS_TARGET_MB = 300.0
 
 
+def corpus_targets(corpus: str) -> tuple[tuple[str, str, float, bool], ...]:
+    cpu = [(f"client CPU ≤ {CPU_VS_RAW_PARSE[corpus]:.1f}× raw+parse", "cpu_us_per_doc: es_assets-1 / raw+parse",
+            CPU_VS_RAW_PARSE[corpus], False)]
+    if corpus in CPU_LESS_THAN_SEED_STYLE:
+        cpu.append((f"client CPU ≥ {CPU_LESS_THAN_SEED_STYLE[corpus]:.0f}× less than seed-style",
+                    "cpu_us_per_doc: seed-style / es_assets-1", CPU_LESS_THAN_SEED_STYLE[corpus], True))
+    return (*cpu, *TARGETS)
+
+
 def targets(report: dict[str, Any]) -> dict[str, bool]:
-    """Which of the targets es_assets-1 met on this server (absent: a variant it needs did not run)."""
+    """Which of the targets es_assets-1 met on this corpus and server (absent: a variant it needs did not run)."""
     met = {label: (report["ratios"][key] >= bound if at_least else report["ratios"][key] <= bound)
-           for label, key, bound, at_least in TARGETS if key in report["ratios"]}
+           for label, key, bound, at_least in corpus_targets(report["corpus"]) if key in report["ratios"]}
     engine = report["results"].get("es_assets-1")
     if engine is not None and engine.ok:
         met[f"peak RSS ≤ {PEAK_RSS_TARGET_MB:.0f} MB at 1 slice"] = engine.peak_rss_mb <= PEAK_RSS_TARGET_MB
@@ -300,18 +334,19 @@ def targets(report: dict[str, Any]) -> dict[str, bool]:
 
 def format_server(report: dict[str, Any]) -> str:
     header = ("variant", "docs/s", "wall s", "client CPU µs/doc", "server CPU µs/doc", "RSS ready MB",
-              "peak RSS MB", "Parquet B/doc", "files", "other CPU s")
+              "peak RSS MB", "Parquet B/doc", "files", "slow docs", "other CPU s")
     rows: list[tuple[str, ...]] = []
     failures: list[str] = []
     for name, result in report["results"].items():
         failures += [f"  {name} failed: {error}" for error in result.errors]
         if not result.runs:
             continue
-        per_doc = result.parquet_bytes_per_doc
+        per_doc, slow = result.parquet_bytes_per_doc, result.slow_documents
         rows.append((
             name, f"{result.docs_per_s:,.0f}", f"{result.wall_s:.2f}", f"{result.cpu_us_per_doc:.1f}",
             f"{result.server_cpu_us_per_doc:.1f}", f"{result.rss_ready_mb:.0f}", f"{result.peak_rss_mb:.0f}",
-            "-" if per_doc is None else f"{per_doc:.1f}", str(result.parquet_files), f"{result.other_cpu_s:.1f}",
+            "-" if per_doc is None else f"{per_doc:.1f}", str(result.parquet_files),
+            "-" if slow is None else f"{slow:,}", f"{result.other_cpu_s:.1f}",
         ))
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
 
@@ -321,8 +356,8 @@ def format_server(report: dict[str, Any]) -> str:
 
     runs = f", median of {report['repeat']} runs" if report["repeat"] > 1 else ""
     lines = [
-        f"{report['server']}: {report['docs']:,} documents in {report['index']} ({report['shards']} shards), "
-        f"seeded in {report['seed_s']:.1f} s{runs}",
+        f"{report['corpus']} corpus on {report['server']}: {report['docs']:,} documents in {report['index']} "
+        f"({', '.join(report['indices'])}; {report['shards']} shards each), seeded in {report['seed_s']:.1f} s{runs}",
         line(header),
         *(line(row) for row in rows),
         *failures,
@@ -389,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              f"(default: {','.join(DEFAULT_SERVERS)})")
     parser.add_argument("--slices", type=_positive_list, default=[2, 4],
                         help="comma-separated K of the es_assets-K variants (default 2,4)")
+    parser.add_argument("--corpus", type=_names_of("corpus", list(CORPORA)), default=list(CORPORA),
+                        help=f"comma-separated, one after the other, of {','.join(CORPORA)} (default: all)")
     parser.add_argument("--variants", type=_names_of("variant", VARIANTS), default=list(VARIANTS),
                         help=f"comma-separated subset of {','.join(VARIANTS)} (default: all)")
     parser.add_argument("--repeat", type=_positive, default=1,
@@ -396,26 +433,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    reports: dict[str, dict[str, Any]] = {}
+    corpora = [CORPORA[name] for name in args.corpus]
+    reports: dict[str, dict[str, dict[str, Any]]] = {corpus.name: {} for corpus in corpora}  # corpus -> server ->
     with tempfile.TemporaryDirectory(prefix="es-assets-bench-") as scratch:
         for name in args.server:
             docs = args.docs or DEFAULT_DOCS.get(name, DOCS)
-            reports[name] = bench_server(name, docs, args.variants, args.slices, args.repeat, Path(scratch) / name)
+            for report in bench_server(name, corpora, docs, args.variants, args.slices, args.repeat,
+                                       Path(scratch) / name):
+                reports[report["corpus"]][name] = report
+    every = [report for by_server in reports.values() for report in by_server.values()]
     print()
-    print("\n\n".join(format_server(report) for report in reports.values()))
+    print("\n\n".join(format_server(report) for report in every))  # grouped by corpus
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "environment": _environment(),
         "slices_k": args.slices,
-        "servers": {
-            name: {**report, "results": [r.to_json() for r in report["results"].values()], "targets": targets(report)}
-            for name, report in reports.items()
+        "corpora": {
+            corpus: {
+                name: {**report, "results": [r.to_json() for r in report["results"].values()],
+                       "targets": targets(report)}
+                for name, report in by_server.items()
+            }
+            for corpus, by_server in reports.items()
         },
     }
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwritten to {args.out}")
-    return 1 if any(not r.ok for report in reports.values() for r in report["results"].values()) else 0
+    # seed-style failing on a corpus (fastparquet refusing mixed columns) is a finding, shown in the
+    # table; any other variant failing is the harness's or the engine's fault.
+    failed = [r for report in every for r in report["results"].values() if not r.ok and r.variant != SEED_STYLE]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -48,15 +48,17 @@ def column_type(properties: dict[str, Any], column: str) -> pa.DataType:
     return arrow_schema(index_body(properties)).field(column).type
 
 
-def response(sources: list[Any], dumps: Callable[[Any], bytes] = orjson.dumps) -> bytes:
-    """A search response in the shape Elasticsearch sends (after the engine's filter_path)."""
+def response(sources: list[Any], dumps: Callable[[Any], bytes] = orjson.dumps,
+             indices: list[str] | None = None) -> bytes:
+    """A search response in the shape Elasticsearch sends (after the engine's filter_path); ``indices``
+    are the hits' ``_index`` (default: every hit from ``index-0``)."""
     return dumps({
         "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
         "timed_out": False,
         "hits": {
             "total": {"value": len(sources), "relation": "eq"},
             "hits": [
-                {"_index": "index-0", "_id": str(i), "_source": source, "sort": [i]}
+                {"_index": indices[i] if indices else "index-0", "_id": str(i), "_source": source, "sort": [i]}
                 for i, source in enumerate(sources)
             ],
         },
