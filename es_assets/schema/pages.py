@@ -29,6 +29,7 @@ import threading
 from typing import Any, Iterator
 
 import msgspec
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
@@ -56,9 +57,8 @@ FILTER_PATH = ",".join(
     ]
 )
 
-# Reads of one page spent learning shapes, and failed reads spent isolating the documents that
-# do not fit; past the budget the documents still unplaced take the exact path.
-_MAX_LESSONS = 8
+# Failed reads spent isolating the documents that do not fit; past the budget the documents
+# still unplaced take the exact path. (Lessons, each a field learned, are bounded by the fields.)
 _FAILED_READ_BUDGET = 64
 _NO_SOURCE = msgspec.Raw(b"")
 
@@ -221,7 +221,7 @@ class PageParser:
     def _read_as_mapped(self, sources: list[msgspec.Raw], newlines: bool) -> _Read | None:
         """Every document in one read, as the mapping (and the arrays seen) says; None if the
         reader refuses one of them (then the page is probed and read in groups)."""
-        for _ in range(_MAX_LESSONS):
+        for _ in range(len(self._fields) + 1):
             shapes: Shapes = {path: LIST for path in self._list_paths}
             try:
                 table = _read_lines(sources, arrow_reader.read_schema(self.schema.fields, shapes), "error", newlines)
@@ -235,7 +235,7 @@ class PageParser:
 
     def _read_in_groups(self, sources: list[msgspec.Raw], newlines: bool) -> _Read:
         decoded = [self._probe.decode(source) for source in sources]
-        for _ in range(_MAX_LESSONS):
+        for _ in range(len(self._fields) + 1):
             kind_paths = tuple(sorted(self._kind_paths | self._list_paths))
             read = _Read()
             looks: list[Look | None] = []
@@ -275,31 +275,23 @@ class PageParser:
             read = self._read_group(sources, looks, positions[:half], shapes, budget, newlines)
             read.add(self._read_group(sources, looks, positions[half:], shapes, budget, newlines))
             return read
-        json_columns = {path: self._json_column(field, [looks[i].json_values[j] for i in positions])  # type: ignore[union-attr]
-                        for j, (path, field) in enumerate(self._json_fields())}
-        return self._place(pa.array(positions, pa.int64()), table, shapes, json_columns)
+        group_looks = [looks[i] for i in positions]
+        json_columns = {path: _json_column([look.json_values[j] for look in group_looks])  # type: ignore[union-attr]
+                        for j, path in enumerate(self._probe.json_paths)}
+        unknown_keys = [look.unmapped for look in group_looks]  # type: ignore[union-attr]
+        return self._place(pa.array(positions, pa.int64()), table, shapes, json_columns, unknown_keys)
 
-    def _place(self, positions: pa.Array, table: pa.Table, shapes: Shapes,
-               json_columns: dict[str, pa.Array]) -> _Read:
+    def _place(self, positions: pa.Array, table: pa.Table, shapes: Shapes, json_columns: dict[str, pa.Array],
+               unknown_keys: list[tuple[tuple[str, bytes], ...]] | None = None) -> _Read:
         documents = table.to_struct_array().combine_chunks()
         reading = arrow_reader.Reading(shapes, json_columns)
         columns, route = arrow_reader.document_columns(self.schema.fields, documents, reading)
-        columns.append(_unmapped_column(reading.kept_aside, route, len(positions)))
+        columns.append(_unmapped_column(reading.kept_aside, unknown_keys, route, len(positions)))
         if not pc.any(route).as_py():
             return _Read(parts=[(positions, columns)])
         keep = pc.invert(route)
         return _Read(parts=[(positions.filter(keep), [column.filter(keep) for column in columns])],
                      slow=positions.filter(route).to_pylist())
-
-    def _json_fields(self) -> Iterator[tuple[str, Field]]:
-        for path in self._probe.json_paths:
-            yield path, self._fields[path][0]
-
-    @staticmethod
-    def _json_column(field: Field, texts: list[bytes | None]) -> pa.Array:
-        """A json field's column: each value's canonical JSON text (README "Schema rules")."""
-        return pa.array([None if text is None else json_text(_load_json(text, field.source_name))
-                         for text in texts], pa.string())
 
     # -- what the reader learns ---------------------------------------------------------------
 
@@ -337,22 +329,44 @@ class PageParser:
         return path if known is not None and not known[1] and "[]" not in parts else None
 
 
-def _unmapped_column(kept_aside: list[tuple[str, pa.Array, pa.ListArray]], route: pa.Array, rows: int) -> pa.Array:
-    """``_unmapped`` for rows that fit but for arrays set aside: ``{path: array}`` as JSON text."""
+def _unmapped_column(kept_aside: list[tuple[str, pa.Array, pa.Array]],
+                     unknown_keys: list[tuple[tuple[str, bytes], ...]] | None, route: pa.Array, rows: int) -> pa.Array:
+    """``_unmapped`` of rows that fit: the values set aside and the keys the mapping lacks,
+    ``{dotted path: value as the document has it}`` as JSON text (as the exact path writes it)."""
     kept: dict[int, dict[str, Any]] = {}
-    for path, several, arrays in kept_aside:
-        chosen = pc.and_(several, pc.invert(route))
+    for path, chosen, values in kept_aside:
+        chosen = pc.and_(chosen, pc.invert(route))
         if not pc.any(chosen).as_py():
             continue
         rows_chosen = pc.indices_nonzero(chosen)
-        for row, array in zip(rows_chosen.to_pylist(), arrays.take(rows_chosen).to_pylist()):
-            kept.setdefault(row, {})[path] = array
+        for row, value in zip(rows_chosen.to_pylist(), values.take(rows_chosen).to_pylist()):
+            kept.setdefault(row, {})[path] = value
+    for row, keys in enumerate(unknown_keys or ()):
+        for path, text in keys:
+            kept.setdefault(row, {})[path] = _json_value(text)
     if not kept:
         return pa.nulls(rows, pa.string())
     texts: list[str | None] = [None] * rows
     for row, values in kept.items():
         texts[row] = json_text(values)
     return pa.array(texts, pa.string())
+
+
+def _json_column(texts: list[bytes | None]) -> pa.Array:
+    """A json field's column: each value's canonical JSON text (README "Schema rules")."""
+    return pa.array([None if text is None else json_text(_json_value(text)) for text in texts], pa.string())
+
+
+def _json_value(text: bytes) -> Any:
+    """One JSON value, exactly: orjson where it reads exactly (no fraction, exponent or 19-digit
+    run anywhere in the text, which orjson would read as a double; no surrogate escape), else
+    the exact reader."""
+    if _NOT_FOR_ORJSON.search(text) is None and _SURROGATE_ESCAPE.search(text) is None:
+        return orjson.loads(text)
+    return _load_json(text, "a value")
+
+
+_NOT_FOR_ORJSON = re.compile(rb"[0-9][.eE]|[0-9]{19}")
 
 
 def _leaf_paths(fields: tuple[Field, ...], prefix: str, in_a_list: bool) -> Iterator[tuple[str, tuple[Field, bool]]]:

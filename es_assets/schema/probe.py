@@ -59,11 +59,11 @@ class Probe:
             decoder, known = self._decoder, self._unmapped_paths
             try:
                 return decoder.decode(raw)
-            except msgspec.DecodeError:
-                return None
-            except msgspec.ValidationError as exc:
+            except msgspec.ValidationError as exc:  # (a DecodeError too: caught first)
                 if not self._learn_key(str(exc), known):
                     return None
+            except msgspec.DecodeError:
+                return None
         return None
 
     def look(self, decoded: Any, kind_paths: tuple[str, ...]) -> Look | None:
@@ -126,7 +126,7 @@ def _value_at(decoded: Any, parts: list[str]) -> Any:
             return None
         if not isinstance(node, msgspec.Struct):
             return _UNREACHABLE  # an array or a scalar where the mapping has an object
-        node = getattr(node, _attribute(part))
+        node = getattr(node, _attribute(part), _ABSENT)  # decoded before a key was learnt: absent
     return None if node is _ABSENT else node
 
 
