@@ -48,6 +48,7 @@ _EXACT_JSON_TYPES = (pa.string(), pa.int64(), pa.bool_())
 Shapes = dict[str, str]  # dotted source path → shape; a path not listed is read NATIVE
 # Called with (rows, original values) for values that go to _unmapped while the row fits.
 SetAside = Callable[[pa.Array, pa.Array], None]
+Rows = pa.Array | None  # a boolean mask of rows; None: no row
 
 
 class NotReadable(Exception):
@@ -65,6 +66,24 @@ def read_schema(fields: tuple[Field, ...], shapes: Shapes) -> pa.Schema:
 def _read_fields(fields: tuple[Field, ...], shapes: Shapes, prefix: str) -> list[pa.Field]:
     return [pa.field(f.source_name, _read_type(f, shapes, prefix + f.source_name))
             for f in fields if f.kind != "json"]
+
+
+def shape_of(field: Field, kind: str) -> str | None:
+    """The shape to read ``field`` in when its value has JSON ``kind`` (None: no Arrow reading,
+    the document takes the exact path). Kinds read alike share a shape, so that documents which
+    differ only in them are read together."""
+    if kind == NULL or field.kind == "json":
+        return NATIVE
+    if field.kind == "object":
+        return {ARRAY: NATIVE}.get(kind) if field.repeated else {OBJECT: NATIVE, ARRAY: ARRAY}.get(kind)
+    if field.kind == "geo_point":
+        return {OBJECT: NATIVE, STRING: STRING, ARRAY: ARRAY}.get(kind)
+    if kind == ARRAY:
+        return NATIVE if field.repeated else ARRAY
+    readable = _READ_AS[field.kind]
+    if kind not in readable:
+        return None
+    return NATIVE if not field.repeated and readable[kind] == readable[NATIVE] else kind
 
 
 def _read_type(field: Field, shapes: Shapes, path: str) -> pa.DataType:
@@ -128,14 +147,14 @@ class Reading:
 
 
 def document_columns(fields: tuple[Field, ...], documents: pa.StructArray,
-                     reading: Reading) -> tuple[list[pa.Array], pa.Array]:
+                     reading: Reading) -> tuple[list[pa.Array], Rows]:
     """The top-level columns of documents read with ``read_schema(fields, reading.shapes)``, and
     the rows to route. Routed rows' values are garbage: the caller replaces them."""
     return _struct_children(Field("", "", "object", children=fields), documents, reading, "", rows_aligned=True)
 
 
 def _column(field: Field, array: pa.Array, reading: Reading, path: str,
-            rows_aligned: bool) -> tuple[pa.Array, pa.Array]:
+            rows_aligned: bool) -> tuple[pa.Array, Rows]:
     """(the column's values, the rows to route); ``rows_aligned``: ``array`` has one value per
     document (not the elements of some array), so values can be set aside by row."""
     shape = reading.shapes.get(path, NATIVE)
@@ -148,18 +167,19 @@ def _column(field: Field, array: pa.Array, reading: Reading, path: str,
         return _geo_point_pairs(array)
     if shape in (LIST, ARRAY):
         values = array.flatten()
-        taken, several = _unwrap(array, values, _no_rows(len(values)))
+        taken, several = _unwrap(array, values, None)
         if aside is not None and values.type in _EXACT_JSON_TYPES:
-            aside(several, array)  # the exact path keeps such an array whole in _unmapped
-            several = _no_rows(len(array))
+            if several is not None:
+                aside(several, array)  # the exact path keeps such an array whole in _unmapped
+            several = None
         # An unwrapped value that does not fit is kept with its brackets: the exact path writes it.
         converted, value_route = _leaf_values(field, taken, NATIVE, None)
-        return converted, pc.or_(several, value_route)
+        return converted, _either(several, value_route)
     return _leaf_values(field, array, shape, aside)
 
 
 def _object_column(field: Field, array: pa.Array, reading: Reading, path: str, shape: str,
-                   rows_aligned: bool) -> tuple[pa.Array, pa.Array]:
+                   rows_aligned: bool) -> tuple[pa.Array, Rows]:
     if field.repeated or shape in (LIST, ARRAY):
         structs = array.flatten()
         # json values inside arrays of objects are not probed: such documents took the exact path.
@@ -173,10 +193,10 @@ def _object_column(field: Field, array: pa.Array, reading: Reading, path: str, s
 
 
 def _struct_children(field: Field, structs: pa.StructArray, reading: Reading, path: str,
-                     rows_aligned: bool) -> tuple[list[pa.Array], pa.Array]:
+                     rows_aligned: bool) -> tuple[list[pa.Array], Rows]:
     read = [child for child in field.children if child.kind != "json"]
     flat = dict(zip((child.source_name for child in read), structs.flatten()))
-    route = _no_rows(len(structs))
+    route: Rows = None
     columns = []
     for child in field.children:
         child_path = f"{path}.{child.source_name}" if path else child.source_name
@@ -186,7 +206,7 @@ def _struct_children(field: Field, structs: pa.StructArray, reading: Reading, pa
             continue
         values, child_route = _column(child, flat[child.source_name], reading, child_path, rows_aligned)
         columns.append(values)
-        route = pc.or_(route, child_route)
+        route = _either(route, child_route)
     return columns, route
 
 
@@ -194,7 +214,7 @@ def _column_fields(field: Field) -> list[pa.Field]:
     return [pa.field(child.name, child.arrow_type) for child in field.children]
 
 
-def _list_column(field: Field, array: pa.Array, shape: str) -> tuple[pa.Array, pa.Array]:
+def _list_column(field: Field, array: pa.Array, shape: str) -> tuple[pa.Array, Rows]:
     if shape in (NATIVE, LIST, ARRAY):
         values, element_route = _leaf_values(field, array.flatten(), NATIVE, None)
         return _rebuild_list(array, values, element_route)
@@ -204,16 +224,16 @@ def _list_column(field: Field, array: pa.Array, shape: str) -> tuple[pa.Array, p
     return pa.ListArray.from_arrays(offsets, values, mask=values.is_null()), route
 
 
-def _rebuild_list(lists: pa.ListArray, values: pa.Array, element_route: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _rebuild_list(lists: pa.ListArray, values: pa.Array, element_route: Rows) -> tuple[pa.Array, Rows]:
     """``lists`` with its elements replaced by ``values``; a row is routed if any element is."""
     rebuilt = pa.ListArray.from_arrays(_offsets(lists), values, mask=lists.is_null())
     return rebuilt, _rows_with(lists, element_route)
 
 
-def _rows_with(lists: pa.ListArray, element_mask: pa.Array) -> pa.Array:
+def _rows_with(lists: pa.ListArray, element_mask: Rows) -> Rows:
     """The rows of ``lists`` one of whose elements is set in ``element_mask`` (flattened order)."""
-    if not pc.any(element_mask).as_py():
-        return _no_rows(len(lists))
+    if element_mask is None or not pc.any(element_mask).as_py():
+        return None
     hit = pc.unique(pc.filter(pc.list_parent_indices(lists), element_mask))
     return pc.is_in(pa.array(range(len(lists)), pa.int64()), value_set=hit.cast(pa.int64()))
 
@@ -223,7 +243,7 @@ def _offsets(lists: pa.ListArray) -> pa.Array:
     return pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(lengths).cast(pa.int32())])
 
 
-def _unwrap(lists: pa.ListArray, values: pa.Array, element_route: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _unwrap(lists: pa.ListArray, values: pa.Array, element_route: Rows) -> tuple[pa.Array, Rows]:
     """A scalar column's values from arrays (``values``: their elements, converted): one element
     → it, empty → null; the second result marks arrays of two or more, and arrays with a routed
     element."""
@@ -231,18 +251,18 @@ def _unwrap(lists: pa.ListArray, values: pa.Array, element_route: pa.Array) -> t
     starts = _offsets(lists)[:-1]
     single = pc.fill_null(pc.equal(lengths, 1), False)
     taken = pc.take(values, pc.if_else(single, starts, pa.scalar(None, pa.int32())))
-    several = pc.or_(pc.fill_null(pc.greater(lengths, 1), False), _rows_with(lists, element_route))
+    several = _either(pc.fill_null(pc.greater(lengths, 1), False), _rows_with(lists, element_route))
     return taken, several
 
 
-def _leaf_values(field: Field, array: pa.Array, kind: str, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+def _leaf_values(field: Field, array: pa.Array, kind: str, aside: SetAside | None) -> tuple[pa.Array, Rows]:
     convert = _CONVERSIONS.get((field.kind, kind)) or _CONVERSIONS.get((field.kind, "*"))
     if convert is not None:
         return convert(field, array, aside)
     return array, _suspects(field.kind, array)
 
 
-def _suspects(kind: str, values: pa.Array) -> pa.Array:
+def _suspects(kind: str, values: pa.Array) -> Rows:
     """Rows whose value pyarrow read as the exact path would not (README "Schema rules")."""
     if kind == "double":
         return _doubles_read_otherwise(values)
@@ -255,7 +275,7 @@ def _suspects(kind: str, values: pa.Array) -> pa.Array:
         outside = pc.or_(pc.less(values, pa.scalar(0, values.type)),
                          pc.greater_equal(values, pa.scalar(2**53, values.type)))
         return pc.fill_null(outside, False)
-    return _no_rows(len(values))
+    return None
 
 
 def _doubles_read_otherwise(doubles: pa.Array) -> pa.Array:
@@ -268,40 +288,42 @@ def _doubles_read_otherwise(doubles: pa.Array) -> pa.Array:
     return pc.fill_null(suspect, False)
 
 
-def _no_rows(length: int) -> pa.Array:
-    return pa.repeat(False, length)
+def _either(first: Rows, second: Rows) -> Rows:
+    if first is None:
+        return second
+    return first if second is None else pc.or_(first, second)
 
 
 # -- conversions from what a JSON kind was read as ----------------------------------------------
 
-def _where(valid: pa.Array, values: pa.Array, original: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _where(valid: pa.Array, values: pa.Array, original: pa.Array) -> tuple[pa.Array, Rows]:
     """``values`` where ``valid``; the other non-null rows are routed."""
     valid = pc.fill_null(valid, False)
     return values, pc.and_(original.is_valid(), pc.invert(valid))
 
 
-def _as_text(field: Field, values: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+def _as_text(field: Field, values: pa.Array, aside: SetAside | None) -> tuple[pa.Array, Rows]:
     """An integer or boolean in a string column is its JSON text: digits, ``true``/``false``."""
-    return pc.cast(values, pa.string()), _no_rows(len(values))
+    return pc.cast(values, pa.string()), None
 
 
-def _string_as_integer(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+def _string_as_integer(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, Rows]:
     valid = pc.fill_null(pc.match_substring_regex(strings, _INTEGER_STRING), False)
     return _where(valid, pc.cast(pc.if_else(valid, strings, None), pa.int64()), strings)
 
 
-def _string_as_double(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+def _string_as_double(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, Rows]:
     doubles, valid = text_kernels.numbers_in_text(strings)
     values, route = _where(valid, doubles, strings)
-    return values, pc.or_(route, _doubles_read_otherwise(doubles))
+    return values, _either(route, _doubles_read_otherwise(doubles))
 
 
-def _string_as_boolean(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+def _string_as_boolean(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, Rows]:
     valid = pc.is_in(strings, value_set=pa.array(["true", "false"]))
     return _where(valid, pc.equal(strings, "true"), strings)
 
 
-def _epoch_as_timestamp(field: Field, epochs: pa.Array, aside: SetAside | None = None) -> tuple[pa.Array, pa.Array]:
+def _epoch_as_timestamp(field: Field, epochs: pa.Array, aside: SetAside | None = None) -> tuple[pa.Array, Rows]:
     """Epoch milliseconds (seconds when the mapping's format says ``epoch_second`` alone)."""
     seconds = "epoch_second" in field.date_formats and "epoch_millis" not in field.date_formats
     per_unit = (1000 if seconds else 1) * (1 if field.kind == "date" else 1_000_000)
@@ -312,10 +334,14 @@ def _epoch_as_timestamp(field: Field, epochs: pa.Array, aside: SetAside | None =
     return values.cast(_leaf_type(field)), route
 
 
-def _text_as_timestamp(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+def _text_as_timestamp(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, Rows]:
     """Epoch digits or ISO-8601, as ``conversions.instant_ns`` tries them; a date with digits
     below the unit keeps the truncated instant and sets the text aside (or routes the row if it
     cannot be set aside); other texts (the mapping's own formats) are routed."""
+    try:  # pyarrow's own parser reads the common dates fastest, and refuses the rest whole
+        return pc.cast(strings, _leaf_type(field)), None
+    except pa.ArrowInvalid:
+        pass
     epochs, is_epoch, epoch_with_fraction = text_kernels.epoch_digits(strings)
     from_epoch, epoch_route = _epoch_as_timestamp(field, epochs)
     instants, is_iso, finer = text_kernels.iso_instants(strings, 1_000_000 if field.kind == "date" else 1)
@@ -331,14 +357,14 @@ def _text_as_timestamp(field: Field, strings: pa.Array, aside: SetAside | None) 
     return values, route
 
 
-def _geo_point_text(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+def _geo_point_text(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, Rows]:
     lat, lon, valid = text_kernels.geo_point_texts(strings)
     points = pa.StructArray.from_arrays([lat, lon], fields=list(_leaf_type(field)), mask=pc.invert(valid))
     values, route = _where(valid, points, strings)
-    return values, pc.or_(route, _suspects("geo_point", points))
+    return values, _either(route, _suspects("geo_point", points))
 
 
-def _geo_point_pairs(pairs: pa.ListArray) -> tuple[pa.Array, pa.Array]:
+def _geo_point_pairs(pairs: pa.ListArray) -> tuple[pa.Array, Rows]:
     """``[lon, lat]`` (GeoJSON's order); another length is the exact path's to refuse."""
     valid = pc.fill_null(pc.equal(pc.list_value_length(pairs), 2), False)
     starts = _offsets(pairs)[:-1]
@@ -348,10 +374,10 @@ def _geo_point_pairs(pairs: pa.ListArray) -> tuple[pa.Array, pa.Array]:
     point_type = pa.struct([("lat", pa.float64()), ("lon", pa.float64())])
     points = pa.StructArray.from_arrays([lat, lon], fields=list(point_type), mask=pc.invert(valid))
     values, route = _where(valid, points, pairs)
-    return values, pc.or_(route, _suspects("geo_point", points))
+    return values, _either(route, _suspects("geo_point", points))
 
 
-def _base64_as_binary(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, pa.Array]:
+def _base64_as_binary(field: Field, strings: pa.Array, aside: SetAside | None) -> tuple[pa.Array, Rows]:
     """Base64 has no Arrow kernel; binary fields are rare, so each value is checked in Python."""
     decoded: list[bytes | None] = []
     route: list[bool] = []
@@ -369,7 +395,7 @@ def _leaf_type(field: Field) -> pa.DataType:
     return field.arrow_type.value_type if field.repeated else field.arrow_type
 
 
-_CONVERSIONS: dict[tuple[str, str], Callable[[Field, pa.Array, SetAside | None], tuple[pa.Array, pa.Array]]] = {
+_CONVERSIONS: dict[tuple[str, str], Callable[[Field, pa.Array, SetAside | None], tuple[pa.Array, Rows]]] = {
     ("string", INTEGER): _as_text,
     ("string", BOOLEAN): _as_text,
     ("integer", STRING): _string_as_integer,

@@ -29,14 +29,13 @@ import threading
 from typing import Any, Iterator
 
 import msgspec
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from es_assets.errors import IncompleteExtraction, TruncatedResponse
 from es_assets.schema import arrow_reader
-from es_assets.schema.arrow_reader import LIST, NULL, NotReadable, Shapes
+from es_assets.schema.arrow_reader import LIST, NATIVE, Shapes
 from es_assets.schema.conversions import exact_json_float
 from es_assets.schema.fields import ID_COLUMN, INDEX_COLUMN, UNMAPPED_COLUMN, Field, SourceSchema, json_text
 from es_assets.schema.probe import Look, Probe
@@ -63,19 +62,21 @@ _FAILED_READ_BUDGET = 64
 _NO_SOURCE = msgspec.Raw(b"")
 
 
-class _Hit(msgspec.Struct):
+# gc=False: ten thousand hits a page, none in a reference cycle; tracking them costs the
+# collector a walk over every live object, several times a page.
+class _Hit(msgspec.Struct, gc=False):
     _index: str
     _id: str
     _source: msgspec.Raw = _NO_SOURCE
     sort: Any = None
 
 
-class _Hits(msgspec.Struct):
+class _Hits(msgspec.Struct, gc=False):
     hits: list[_Hit] = msgspec.field(default_factory=list)
     total: Any = None
 
 
-class _Response(msgspec.Struct):
+class _Response(msgspec.Struct, gc=False):
     hits: _Hits = msgspec.field(default_factory=_Hits)
     _shards: Any = None
     timed_out: Any = None
@@ -114,8 +115,17 @@ class _Read:
         self.slow += other.slow
 
 
-class _NewKindPath(Exception):
-    """A read found a field in two JSON kinds: regroup the page's documents."""
+@dataclasses.dataclass(frozen=True)
+class _Group:
+    """Documents read together: their positions, the shapes they share, and the paths whose
+    kinds were told apart when the group was formed."""
+
+    positions: list[int]
+    shapes: Shapes
+    told_apart_by: tuple[str, ...]
+
+    def part(self, start: int, stop: int) -> "_Group":
+        return dataclasses.replace(self, positions=self.positions[start:stop])
 
 
 class PageParser:
@@ -235,50 +245,63 @@ class PageParser:
 
     def _read_in_groups(self, sources: list[msgspec.Raw], newlines: bool) -> _Read:
         decoded = [self._probe.decode(source) for source in sources]
-        for _ in range(len(self._fields) + 1):
-            kind_paths = tuple(sorted(self._kind_paths | self._list_paths))
-            read = _Read()
-            looks: list[Look | None] = []
-            groups: dict[tuple[str, ...], list[int]] = {}
-            for position, document in enumerate(decoded):
-                look = None if document is None else self._probe.look(document, kind_paths)
-                looks.append(look)
-                if look is None:
-                    read.slow.append(position)  # a key the mapping lacks, or a kind the probe cannot name
-                else:
-                    groups.setdefault(look.kinds, []).append(position)
-            budget = [_FAILED_READ_BUDGET]
-            try:
-                for kinds, positions in groups.items():
-                    shapes = {path: kind for path, kind in zip(kind_paths, kinds) if kind != NULL}
-                    read.add(self._read_group(sources, looks, positions, shapes, budget, newlines))
-            except _NewKindPath:
-                continue
-            return read
-        return _Read(slow=list(range(len(sources))))
+        return self._read_documents(sources, decoded, list(range(len(sources))), [_FAILED_READ_BUDGET], newlines)
 
-    def _read_group(self, sources: list[msgspec.Raw], looks: list[Look | None], positions: list[int],
-                    shapes: Shapes, budget: list[int], newlines: bool) -> _Read:
+    def _read_documents(self, sources: list[msgspec.Raw], decoded: list[Any], positions: list[int],
+                        budget: list[int], newlines: bool) -> _Read:
+        """Group the documents at ``positions`` by the shapes their fields' kinds call for, and
+        read each group; a document with a kind no shape reads takes the exact path."""
+        kind_paths = tuple(sorted(self._kind_paths | self._list_paths))
+        kind_fields = [self._fields[path][0] for path in kind_paths]
+        read = _Read()
+        looks: dict[int, Look] = {}
+        groups: dict[tuple[str | None, ...], list[int]] = {}
+        shapes_of_kinds: dict[tuple[str, ...], tuple[str | None, ...]] = {}
+        for position in positions:
+            document = decoded[position]
+            look = None if document is None else self._probe.look(document, kind_paths)
+            if look is None:
+                read.slow.append(position)  # a key or a kind the probe cannot describe
+                continue
+            shapes = shapes_of_kinds.get(look.kinds)
+            if shapes is None:
+                shapes = shapes_of_kinds[look.kinds] = tuple(map(arrow_reader.shape_of, kind_fields, look.kinds))
+            if None in shapes:
+                read.slow.append(position)  # a kind no shape reads
+                continue
+            looks[position] = look
+            groups.setdefault(shapes, []).append(position)
+        for shapes, members in groups.items():
+            group_shapes = {path: shape for path, shape in zip(kind_paths, shapes) if shape != NATIVE}
+            group = _Group(members, group_shapes, kind_paths)  # type: ignore[arg-type]
+            read.add(self._read_group(sources, decoded, looks, group, budget, newlines))
+        return read
+
+    def _read_group(self, sources: list[msgspec.Raw], decoded: list[Any], looks: dict[int, Look],
+                    group: _Group, budget: list[int], newlines: bool) -> _Read:
+        positions, shapes = group.positions, group.shapes
         try:
-            schema = arrow_reader.read_schema(self.schema.fields, shapes)
-        except NotReadable:
-            return _Read(slow=positions)
-        try:
-            table = _read_lines([sources[i] for i in positions], schema, "ignore", newlines)
+            table = _read_lines([sources[i] for i in positions], arrow_reader.read_schema(self.schema.fields, shapes),
+                                "ignore", newlines)
         except pa.ArrowInvalid as exc:
-            if self._learn_kind(exc):
-                raise _NewKindPath() from None
+            path = self._learn_kind(exc)
+            if path is not None and path not in group.told_apart_by:
+                # A field in two kinds here: tell these documents apart by it too (decoded again,
+                # now that the probe decodes the path into values whose types are their kinds).
+                for position in positions:
+                    decoded[position] = self._probe.decode(sources[position])
+                return self._read_documents(sources, decoded, positions, budget, newlines)
             if len(positions) == 1 or budget[0] <= 0:
                 return _Read(slow=positions)
             budget[0] -= 1
             half = len(positions) // 2  # some document here does not fit: find it by halves
-            read = self._read_group(sources, looks, positions[:half], shapes, budget, newlines)
-            read.add(self._read_group(sources, looks, positions[half:], shapes, budget, newlines))
+            read = self._read_group(sources, decoded, looks, group.part(0, half), budget, newlines)
+            read.add(self._read_group(sources, decoded, looks, group.part(half, len(positions)), budget, newlines))
             return read
         group_looks = [looks[i] for i in positions]
-        json_columns = {path: _json_column([look.json_values[j] for look in group_looks])  # type: ignore[union-attr]
+        json_columns = {path: _json_column([look.json_values[j] for look in group_looks])
                         for j, path in enumerate(self._probe.json_paths)}
-        unknown_keys = [look.unmapped for look in group_looks]  # type: ignore[union-attr]
+        unknown_keys = [look.unmapped for look in group_looks]
         return self._place(pa.array(positions, pa.int64()), table, shapes, json_columns, unknown_keys)
 
     def _place(self, positions: pa.Array, table: pa.Table, shapes: Shapes, json_columns: dict[str, pa.Array],
@@ -287,7 +310,7 @@ class PageParser:
         reading = arrow_reader.Reading(shapes, json_columns)
         columns, route = arrow_reader.document_columns(self.schema.fields, documents, reading)
         columns.append(_unmapped_column(reading.kept_aside, unknown_keys, route, len(positions)))
-        if not pc.any(route).as_py():
+        if route is None or not pc.any(route).as_py():
             return _Read(parts=[(positions, columns)])
         keep = pc.invert(route)
         return _Read(parts=[(positions.filter(keep), [column.filter(keep) for column in columns])],
@@ -305,16 +328,18 @@ class PageParser:
             return False
         with self._lock:
             self._list_paths = self._list_paths | {path}
+            self._probe.tell_apart(self._kind_paths | self._list_paths)
         return True
 
-    def _learn_kind(self, error: pa.ArrowInvalid) -> bool:
-        """A field came in another JSON kind: tell its documents apart by kind from now on."""
+    def _learn_kind(self, error: pa.ArrowInvalid) -> str | None:
+        """A field came in another JSON kind: tell its documents apart by kind from now on.
+        Returns the field's path (None if the error names no field that can be told apart)."""
         path = self._learnable_path(arrow_reader.KIND_CHANGE.search(str(error)))
-        if path is None or path in self._kind_paths:
-            return False
-        with self._lock:
-            self._kind_paths = self._kind_paths | {path}
-        return True
+        if path is not None and path not in self._kind_paths:
+            with self._lock:
+                self._kind_paths = self._kind_paths | {path}
+                self._probe.tell_apart(self._kind_paths | self._list_paths)
+        return path
 
     def _learnable_path(self, change: re.Match[str] | None) -> str | None:
         """The dotted path of the field a kind change names, if it is one field per document
@@ -330,12 +355,13 @@ class PageParser:
 
 
 def _unmapped_column(kept_aside: list[tuple[str, pa.Array, pa.Array]],
-                     unknown_keys: list[tuple[tuple[str, bytes], ...]] | None, route: pa.Array, rows: int) -> pa.Array:
+                     unknown_keys: list[tuple[tuple[str, bytes], ...]] | None, route: pa.Array | None,
+                     rows: int) -> pa.Array:
     """``_unmapped`` of rows that fit: the values set aside and the keys the mapping lacks,
     ``{dotted path: value as the document has it}`` as JSON text (as the exact path writes it)."""
     kept: dict[int, dict[str, Any]] = {}
     for path, chosen, values in kept_aside:
-        chosen = pc.and_(chosen, pc.invert(route))
+        chosen = chosen if route is None else pc.and_(chosen, pc.invert(route))
         if not pc.any(chosen).as_py():
             continue
         rows_chosen = pc.indices_nonzero(chosen)
@@ -343,7 +369,7 @@ def _unmapped_column(kept_aside: list[tuple[str, pa.Array, pa.Array]],
             kept.setdefault(row, {})[path] = value
     for row, keys in enumerate(unknown_keys or ()):
         for path, text in keys:
-            kept.setdefault(row, {})[path] = _json_value(text)
+            kept.setdefault(row, {})[path] = _load_json(text, 'a value the mapping lacks')
     if not kept:
         return pa.nulls(rows, pa.string())
     texts: list[str | None] = [None] * rows
@@ -354,19 +380,7 @@ def _unmapped_column(kept_aside: list[tuple[str, pa.Array, pa.Array]],
 
 def _json_column(texts: list[bytes | None]) -> pa.Array:
     """A json field's column: each value's canonical JSON text (README "Schema rules")."""
-    return pa.array([None if text is None else json_text(_json_value(text)) for text in texts], pa.string())
-
-
-def _json_value(text: bytes) -> Any:
-    """One JSON value, exactly: orjson where it reads exactly (no fraction, exponent or 19-digit
-    run anywhere in the text, which orjson would read as a double; no surrogate escape), else
-    the exact reader."""
-    if _NOT_FOR_ORJSON.search(text) is None and _SURROGATE_ESCAPE.search(text) is None:
-        return orjson.loads(text)
-    return _load_json(text, "a value")
-
-
-_NOT_FOR_ORJSON = re.compile(rb"[0-9][.eE]|[0-9]{19}")
+    return pa.array([None if text is None else json_text(_load_json(text, 'a json field')) for text in texts], pa.string())
 
 
 def _leaf_paths(fields: tuple[Field, ...], prefix: str, in_a_list: bool) -> Iterator[tuple[str, tuple[Field, bool]]]:
@@ -402,10 +416,15 @@ def _total(total: Any) -> int | None:
 
 
 def _load_json(data: bytes, where: str) -> Any:
-    """The standard library's reader, with every number exact: a float only where it is the
-    literal, else its digits (``conversions.exact_json_float``); integers of any width. (orjson
-    rounds ``4503599627370496.5`` to an integer and ``1e-400`` to 0, and a scan for such literals
-    costs as much as this reader.)"""
+    """JSON with every number exact: a float only where it is the literal, else its digits
+    (``conversions.exact_json_float``); integers of any width. (orjson rounds
+    ``4503599627370496.5`` to an integer and ``1e-400`` to 0.) msgspec reads so, fast; what it
+    refuses (NaN, a lone surrogate, a body cut off) the standard library's reader takes, and
+    says whether the body was whole."""
+    try:
+        return _EXACT_READER.decode(data)
+    except msgspec.DecodeError:
+        pass
     try:
         response = json.loads(data, parse_float=exact_json_float, parse_constant=decimal.Decimal)
     except ValueError as exc:
@@ -414,6 +433,7 @@ def _load_json(data: bytes, where: str) -> Any:
     return _replace_lone_surrogates(response) if _SURROGATE_ESCAPE.search(data) else response
 
 
+_EXACT_READER = msgspec.json.Decoder(float_hook=exact_json_float)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

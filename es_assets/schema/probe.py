@@ -3,7 +3,8 @@
 The reader (:mod:`es_assets.schema.arrow_reader`) ignores keys the mapping lacks and needs each
 field in one JSON kind per read. msgspec decodes a document into structs generated from the
 schema, every leaf left as ``msgspec.Raw`` (its bytes, not parsed), so the pass costs about a
-microsecond and no value object. It tells:
+microsecond and no value object (the structs are not tracked by the garbage collector: a page's
+ten thousand would make each collection walk them). It tells:
 
 * the keys the mapping lacks (``dynamic: false``, fields added after the mapping was read), with
   their raw values, which go to ``_unmapped``: structs forbid unknown fields, and each key msgspec
@@ -19,6 +20,8 @@ that Elasticsearch would expand into a mapped path, a path through a scalar) tak
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 import re
 import threading
 from typing import Any, Iterable, Union
@@ -37,9 +40,19 @@ _UNKNOWN_KEY = re.compile(r"^Object contains unknown field `(?P<key>[^`.]+)`(?: 
 class Look:
     """What the probe saw in one document."""
 
-    kinds: tuple[str, ...]  # the JSON kind at each of the probe's kind paths
+    kinds: tuple[str, ...]  # the JSON kind at each of the kind paths asked for
     json_values: tuple[bytes | None, ...]  # the raw text at each json path (None: absent or null)
     unmapped: tuple[tuple[str, bytes], ...]  # (dotted path, raw value) of keys the mapping lacks
+
+
+@dataclasses.dataclass(frozen=True)
+class _Structs:
+    """The generated structs for one set of learnt paths: replaced whole, never changed (slice
+    threads share the probe)."""
+
+    decoder: msgspec.json.Decoder
+    unmapped_paths: tuple[str, ...]
+    kind_paths: frozenset[str]  # decoded into Python values, whose type is their kind
 
 
 class Probe:
@@ -50,17 +63,23 @@ class Probe:
         self._objects = {""} | set(_object_paths(fields, ""))
         self.json_paths = tuple(path for path, _ in self._json_fields)
         self._lock = threading.Lock()
-        self._unmapped_paths: tuple[str, ...] = ()
-        self._decoder = self._build(())
+        self._structs = self._build((), frozenset())
+
+    def tell_apart(self, kind_paths: Iterable[str]) -> None:
+        """Decode these paths into Python values from now on, so that their kinds come cheap."""
+        kind_paths = frozenset(kind_paths)
+        with self._lock:
+            if kind_paths != self._structs.kind_paths:
+                self._structs = self._build(self._structs.unmapped_paths, kind_paths)
 
     def decode(self, raw: bytes) -> Any | None:
         """The document as probe structs, or None when the probe cannot describe it."""
         for _ in range(MAX_UNMAPPED_KEYS):
-            decoder, known = self._decoder, self._unmapped_paths
+            structs = self._structs
             try:
-                return decoder.decode(raw)
+                return structs.decoder.decode(raw)
             except msgspec.ValidationError as exc:  # (a DecodeError too: caught first)
-                if not self._learn_key(str(exc), known):
+                if not self._learn_key(str(exc), structs):
                     return None
             except msgspec.DecodeError:
                 return None
@@ -69,32 +88,25 @@ class Probe:
     def look(self, decoded: Any, kind_paths: tuple[str, ...]) -> Look | None:
         """The kinds at ``kind_paths``, the json values and the unmapped keys, or None if a path
         runs through an array or a scalar (the document must take the exact path)."""
-        kinds = []
-        for path in kind_paths:
-            kind = _kind_at(decoded, path.split("."))
-            if kind is None:
-                return None
-            kinds.append(kind)
-        values = []
-        for path, in_a_list in self._json_fields:
-            value = _value_at(decoded, path.split("."))
-            if value is _UNREACHABLE:
-                return None
-            if value is not None and bytes(value) == b"null":
-                value = None
-            if in_a_list and value is not None:
+        kinds = _kinds(decoded, kind_paths)
+        json_values = _values(decoded, self.json_paths)
+        unmapped_paths = self._structs.unmapped_paths
+        unmapped = _values(decoded, unmapped_paths)
+        if kinds is None or json_values is None or unmapped is None:
+            return None
+        texts = []
+        for (_, in_a_list), value in zip(self._json_fields, json_values):
+            text = None if value is None else bytes(value)
+            if text in (b"", b"null"):
+                text = None
+            if in_a_list and text is not None:
                 return None  # one text per document is all a json column read this way can hold
-            values.append(None if value is None else bytes(value))
-        unmapped = []
-        for path in self._unmapped_paths:
-            value = _value_at(decoded, path.split("."))
-            if value is _UNREACHABLE:
-                return None
-            if value is not None:
-                unmapped.append((path, bytes(value)))
-        return Look(tuple(kinds), tuple(values), tuple(unmapped))
+            texts.append(text)
+        kept = tuple((path, bytes(value)) for path, value in zip(unmapped_paths, unmapped)
+                     if value is not None and len(value))
+        return Look(kinds, tuple(texts), kept)
 
-    def _learn_key(self, message: str, known: tuple[str, ...]) -> bool:
+    def _learn_key(self, message: str, structs: _Structs) -> bool:
         """Add the unknown key msgspec named to the structs; False if it cannot be added."""
         unknown = _UNKNOWN_KEY.match(message)
         if unknown is None:
@@ -104,55 +116,86 @@ class Probe:
             return False  # inside a geo_point or an array of objects
         path = f"{parent}.{unknown['key']}" if parent else unknown["key"]
         with self._lock:
-            if self._unmapped_paths is not known:
+            if self._structs is not structs:
                 return True  # another thread changed the structs meanwhile: try again
-            if len(known) >= MAX_UNMAPPED_KEYS:
+            if len(structs.unmapped_paths) >= MAX_UNMAPPED_KEYS:
                 return False
-            self._decoder = self._build((*known, path))
-            self._unmapped_paths = (*known, path)
+            self._structs = self._build((*structs.unmapped_paths, path), structs.kind_paths)
         return True
 
-    def _build(self, unmapped_paths: tuple[str, ...]) -> msgspec.json.Decoder:
-        return msgspec.json.Decoder(_struct(self._fields, "Source", unmapped_paths, ""))
+    def _build(self, unmapped_paths: tuple[str, ...], kind_paths: frozenset[str]) -> _Structs:
+        root = _struct(self._fields, "Source", unmapped_paths, kind_paths, "")
+        return _Structs(msgspec.json.Decoder(root), unmapped_paths, kind_paths)
 
 
 _UNREACHABLE = object()
 
 
-def _value_at(decoded: Any, parts: list[str]) -> Any:
+def _values(decoded: Any, paths: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The values at ``paths`` (None where absent), or None if one runs through a non-object."""
+    if not paths:
+        return ()
+    try:
+        values = _getter(paths)(decoded)
+    except AttributeError:  # an object on the way is null, or not an object, or an old struct
+        walked = tuple(_value_at(decoded, path) for path in paths)
+        return None if any(value is _UNREACHABLE for value in walked) else walked
+    return values if len(paths) > 1 else (values,)
+
+
+@functools.lru_cache(maxsize=256)
+def _getter(paths: tuple[str, ...]) -> Any:
+    return operator.attrgetter(*(".".join(_attributes(path)) for path in paths))
+
+
+def _value_at(decoded: Any, path: str) -> Any:
     node = decoded
-    for part in parts:
+    for attribute in _attributes(path):
         if node is None:
             return None
         if not isinstance(node, msgspec.Struct):
             return _UNREACHABLE  # an array or a scalar where the mapping has an object
-        node = getattr(node, _attribute(part), _ABSENT)  # decoded before a key was learnt: absent
-    return None if node is _ABSENT else node
+        node = getattr(node, attribute, None)  # decoded before a key was learnt: absent
+    return node
 
 
-def _kind_at(decoded: Any, parts: list[str]) -> str | None:
-    value = _value_at(decoded, parts)
-    if value is _UNREACHABLE:
+@functools.lru_cache(maxsize=4096)
+def _attributes(path: str) -> tuple[str, ...]:
+    return tuple(_attribute(part) for part in path.split("."))
+
+
+def _kinds(decoded: Any, kind_paths: tuple[str, ...]) -> tuple[str, ...] | None:
+    values = _values(decoded, kind_paths)
+    if values is None:
         return None
+    types = tuple(map(type, values))
+    kinds = _KINDS_OF_TYPES.get(types)
+    if kinds is None:
+        kinds = tuple(map(_kind_of, values))
+        if msgspec.Raw not in types and len(_KINDS_OF_TYPES) < 4096:
+            _KINDS_OF_TYPES[types] = kinds  # a Raw's kind is in its bytes, not its type
+    return kinds
+
+
+_KINDS_OF_TYPES: dict[tuple[type, ...], tuple[str, ...]] = {}
+
+
+def _kind_of(value: Any) -> str:
     if value is None:
         return NULL
-    if isinstance(value, msgspec.Raw):
+    if isinstance(value, msgspec.Raw):  # decoded before the path was told apart
         return _raw_kind(bytes(value))
     if isinstance(value, msgspec.Struct):
         return OBJECT
     if isinstance(value, list):
-        return ARRAY if _one_kind_of_element(value) else UNREADABLE
+        return ARRAY
     if isinstance(value, bool):
         return BOOLEAN
     if isinstance(value, str):
         return STRING
+    if isinstance(value, dict):
+        return OBJECT
     return INTEGER if isinstance(value, int) else FRACTION
-
-
-def _one_kind_of_element(items: list[Any]) -> bool:
-    """Arrays of objects, or of numbers (a ``[lon, lat]`` pair): what an Arrow list can hold."""
-    return all(isinstance(item, msgspec.Struct) or item is None for item in items) or all(
-        isinstance(item, (int, float)) and not isinstance(item, bool) for item in items)
 
 
 def _raw_kind(raw: bytes) -> str:
@@ -162,10 +205,10 @@ def _raw_kind(raw: bytes) -> str:
     if first == b"{":
         return OBJECT
     if first == b"[":
-        return ARRAY
+        return UNREADABLE  # its elements' kinds are not known
     if first in (b"t", b"f"):
         return BOOLEAN
-    if first == b"n":
+    if first in (b"n", b""):
         return NULL
     return FRACTION if any(c in raw for c in b".eE") else INTEGER
 
@@ -177,30 +220,36 @@ def _attribute(source_name: str) -> str:
     return "f_" + source_name.encode().hex()
 
 
-def _struct(fields: Iterable[Field], name: str, unmapped_paths: tuple[str, ...], prefix: str) -> type:
-    members: list[tuple[str, str, Any, Any]] = [
-        (f.source_name, _attribute(f.source_name), _member_type(f, f"{name}_{i}", unmapped_paths, prefix),
-         None if f.kind in ("object", "geo_point") else _ABSENT)
-        for i, f in enumerate(fields)
-    ]
+def _struct(fields: Iterable[Field], name: str, unmapped_paths: tuple[str, ...], kind_paths: frozenset[str],
+            prefix: str) -> type:
+    members: list[tuple[str, str, Any, Any]] = []
+    for i, f in enumerate(fields):
+        path = prefix + f.source_name
+        typed = path in kind_paths or f.kind in ("object", "geo_point")
+        members.append((f.source_name, _attribute(f.source_name),
+                        _member_type(f, f"{name}_{i}", unmapped_paths, kind_paths, path), None if typed else _ABSENT))
     for path in unmapped_paths:
         head, _, key = path.rpartition(".")
         if head == prefix.rstrip("."):
             members.append((key, _attribute(key), msgspec.Raw, _ABSENT))
     return msgspec.defstruct(name, [(attribute, kind, default) for _, attribute, kind, default in members],
                              rename={attribute: key for key, attribute, _, _ in members},
-                             forbid_unknown_fields=True)
+                             forbid_unknown_fields=True, gc=False)
 
 
-def _member_type(field: Field, name: str, unmapped_paths: tuple[str, ...], prefix: str) -> Any:
-    if field.kind == "geo_point":  # an object must be exactly {lat, lon}; its other forms stay raw
+# A leaf told apart by kind: any JSON value, decoded, so that its Python type is its kind.
+_ANY_KIND = Union[str, int, float, bool, list[Any], dict[str, Any], None]
+
+
+def _member_type(field: Field, name: str, unmapped_paths: tuple[str, ...], kind_paths: frozenset[str],
+                 path: str) -> Any:
+    if field.kind == "geo_point":  # an object must be exactly {lat, lon}; a list, a [lon, lat] pair
         point = msgspec.defstruct(name, [("lat", msgspec.Raw, _ABSENT), ("lon", msgspec.Raw, _ABSENT)],
-                                  forbid_unknown_fields=True)
-        return Union[point, list[Any], str, int, float, bool, None]
+                                  forbid_unknown_fields=True, gc=False)
+        return Union[point, list[Union[int, float]], str, None]
     if field.kind != "object":
-        return msgspec.Raw
-    child = _struct(field.children, name, () if field.repeated else unmapped_paths,
-                    prefix + field.source_name + ".")
+        return _ANY_KIND if path in kind_paths else msgspec.Raw
+    child = _struct(field.children, name, () if field.repeated else unmapped_paths, kind_paths, path + ".")
     if field.repeated:
         return Union[list[Union[child, None]], child, None]
     return Union[child, list[Union[child, None]], str, int, float, bool, None]
