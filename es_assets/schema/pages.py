@@ -59,6 +59,9 @@ FILTER_PATH = ",".join(
 # Failed reads spent isolating the documents that do not fit; past the budget the documents
 # still unplaced take the exact path. (Lessons, each a field learned, are bounded by the fields.)
 _FAILED_READ_BUDGET = 64
+# A read and its column kernels cost about what the exact path spends on this many documents
+# (measured on the awkward benchmark corpus): a smaller group of one shape goes one by one.
+_SMALLEST_READ = 24
 _NO_SOURCE = msgspec.Raw(b"")
 
 
@@ -272,6 +275,9 @@ class PageParser:
             looks[position] = look
             groups.setdefault(shapes, []).append(position)
         for shapes, members in groups.items():
+            if len(members) < _SMALLEST_READ and len(members) < len(positions):
+                read.slow += members  # cheaper one by one than through a read of their own
+                continue
             group_shapes = {path: shape for path, shape in zip(kind_paths, shapes) if shape != NATIVE}
             group = _Group(members, group_shapes, kind_paths)  # type: ignore[arg-type]
             read.add(self._read_group(sources, decoded, looks, group, budget, newlines))
