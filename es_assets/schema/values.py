@@ -1,8 +1,8 @@
 """Turn one ``_source`` document into column values, keeping every value somewhere.
 
-This is the exact (and slower) path: :mod:`es_assets.schema.pages` first tries pyarrow's JSON
-reader on a whole page and falls back here, page by page, only when a document does not fit the
-mapping as written. The rules, also in the README:
+This is the exact (and slower) path, and the reference for the fast one: :mod:`es_assets.schema.pages`
+reads documents with pyarrow and sends here, one by one, only the documents its kernels cannot
+prove they read as these rules do. The rules, also in the README:
 
 * **Arrays.** A column is scalar unless the field is ``nested`` or listed in ``array_fields``.
   In a scalar column a one-element array is unwrapped and an empty array is null; an array of two

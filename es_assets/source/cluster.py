@@ -36,6 +36,17 @@ class ClusterInfo:
         return None
 
     @property
+    def tiebreaker_spans_indices(self) -> bool:
+        """Whether the tiebreaker's values are unique across the indices of one PIT.
+
+        Elasticsearch's ``_shard_doc`` holds the shard's position in the PIT. OpenSearch's holds
+        the shard's number within its index (measured on 3.8.0: shard 0 of two indices gives the
+        same values), so ``search_after`` skips the documents of one index that tie the last hit
+        of another; there a PIT is paged one index at a time.
+        """
+        return self.product == "elasticsearch"
+
+    @property
     def refuse_partial_pit(self) -> dict[str, str]:
         """The PIT-open parameter that makes the server refuse a PIT missing shards, where it has one.
 

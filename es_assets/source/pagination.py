@@ -106,34 +106,42 @@ def read_pit_slice(
     slice_count: int,
     progress: SliceProgress,
 ) -> Iterator[Page]:
-    """Yield the pages of one slice of a PIT, sorted by the tiebreaker and paged with search_after."""
+    """Yield the pages of one slice of a PIT, sorted by the tiebreaker and paged with search_after
+    (index by index where the tiebreaker's values repeat across indices)."""
     spec = pit.spec
-    body: dict[str, Any] = {
-        "size": spec.page_size,
-        "query": spec.query,
-        "pit": {"id": pit.id, "keep_alive": spec.keep_alive},
-        "sort": [{tiebreaker: "asc"}],
-        "track_total_hits": True,
-        **spec.source_filter(),
-    }
-    if slice_count > 1:
-        body["slice"] = {"id": slice_id, "max": slice_count}
+    indices = spec.indices.split(",")
+    passes = [spec.query] if pit.cluster.tiebreaker_spans_indices or len(indices) == 1 else [
+        {"bool": {"filter": [spec.query, {"term": {"_index": index}}]}} for index in indices
+    ]
     where = f"slice {slice_id + 1}/{slice_count}"
-    while True:
-        # PIT pages are idempotent (the same PIT, the same search_after): a cut-off body is asked again.
-        page = http.read("POST", "/_search", lambda data: parser.parse(data, where), body=body,
-                         params={"filter_path": FILTER_PATH})
-        if progress.expected is None:
-            progress.expected = page.total
-            body["track_total_hits"] = False  # counted once; later pages skip the work
-        if page.hit_count == 0:
-            return
-        yield page
-        if page.last_sort is None:
-            raise IncompleteExtraction(f"{where}: a page came back without sort values; cannot continue")
-        body["search_after"] = page.last_sort
-        if page.pit_id:
-            body["pit"]["id"] = page.pit_id  # the server may hand out a refreshed id
+    pit_id = pit.id
+    for query in passes:
+        body: dict[str, Any] = {
+            "size": spec.page_size,
+            "query": query,
+            "pit": {"id": pit_id, "keep_alive": spec.keep_alive},
+            "sort": [{tiebreaker: "asc"}],
+            "track_total_hits": True,
+            **spec.source_filter(),
+        }
+        if slice_count > 1:
+            body["slice"] = {"id": slice_id, "max": slice_count}
+        while True:
+            # PIT pages are idempotent (the same PIT, the same search_after): a cut-off body is asked again.
+            page = http.read("POST", "/_search", lambda data: parser.parse(data, where), body=body,
+                             params={"filter_path": FILTER_PATH})
+            if body["track_total_hits"]:
+                progress.expected = page.total if query is passes[0] else (
+                    None if progress.expected is None or page.total is None else progress.expected + page.total)
+                body["track_total_hits"] = False  # counted once a pass; later pages skip the work
+            if page.hit_count == 0:
+                break
+            yield page
+            if page.last_sort is None:
+                raise IncompleteExtraction(f"{where}: a page came back without sort values; cannot continue")
+            body["search_after"] = page.last_sort
+            if page.pit_id:
+                pit_id = body["pit"]["id"] = page.pit_id  # the server may hand out a refreshed id
 
 
 def read_scroll_slice(
