@@ -46,37 +46,45 @@ def prepare(job: Job) -> VariantRun:
     opensearch = job.product == "opensearch"
     search_path = f"/_search?filter_path={quote(job.filter_path, safe=',')}"
 
+    # OpenSearch's _shard_doc repeats across indices: page one index at a time, as the engine does
+    # (es_assets.source.pagination.read_pit_slice).
+    indices = orjson.loads(http.send("GET", f"/_cat/indices/{job.index}?h=index&format=json"))
+    passes = [job.query] if not opensearch or len(indices) == 1 else [
+        {"bool": {"filter": [job.query, {"term": {"_index": row["index"]}}]}} for row in indices
+    ]
+
     def run() -> tuple[int, dict[str, Any]]:
         if opensearch:
             pit_path = f"/{job.index}/_search/point_in_time?keep_alive={KEEP_ALIVE}"
             pit_id = orjson.loads(http.send("POST", pit_path))["pit_id"]
         else:
             pit_id = orjson.loads(http.send("POST", f"/{job.index}/_pit?keep_alive={KEEP_ALIVE}"))["id"]
-        body: dict[str, Any] = {
-            "size": PAGE_SIZE,
-            "query": job.query,
-            "pit": {"id": pit_id, "keep_alive": KEEP_ALIVE},
-            "sort": [{"_shard_doc": "asc"}],
-            "track_total_hits": False,
-        }
         docs = pages = 0
         try:
-            while True:
-                data = http.send("POST", search_path, body)
-                pages += 1
-                if parse:
-                    hits = orjson.loads(data).get("hits", {}).get("hits", [])
-                    if not hits:
-                        break
-                    docs += len(hits)
-                    body["search_after"] = hits[-1]["sort"]
-                else:
-                    last = data.rfind(SORT_MARKER)
-                    if last < 0:
-                        break
-                    docs += data.count(SORT_MARKER)
-                    values = data[last + len(SORT_MARKER) : data.index(b"]", last)]
-                    body["search_after"] = orjson.loads(b"[" + values + b"]")  # a few bytes
+            for query in passes:
+                body: dict[str, Any] = {
+                    "size": PAGE_SIZE,
+                    "query": query,
+                    "pit": {"id": pit_id, "keep_alive": KEEP_ALIVE},
+                    "sort": [{"_shard_doc": "asc"}],
+                    "track_total_hits": False,
+                }
+                while True:
+                    data = http.send("POST", search_path, body)
+                    pages += 1
+                    if parse:
+                        hits = orjson.loads(data).get("hits", {}).get("hits", [])
+                        if not hits:
+                            break
+                        docs += len(hits)
+                        body["search_after"] = hits[-1]["sort"]
+                    else:
+                        last = data.rfind(SORT_MARKER)
+                        if last < 0:
+                            break
+                        docs += data.count(SORT_MARKER)
+                        values = data[last + len(SORT_MARKER) : data.index(b"]", last)]
+                        body["search_after"] = orjson.loads(b"[" + values + b"]")  # a few bytes
         finally:
             if opensearch:
                 http.send("DELETE", "/_search/point_in_time", {"pit_id": [pit_id]})

@@ -6,9 +6,16 @@ imports so it can be tested, benchmarked and reused on its own; ``defs`` wires i
 importing the engine never imports Dagster.
 """
 
+import os
 from typing import Any
 
 __version__ = "0.1.0"
+
+# Arrow memory from the system allocator unless the user chose another: a day's pages are
+# buffers of a page's size, freed as soon as they are written, and glibc hands them back where
+# pyarrow's default (jemalloc) keeps them (measured: ~30 MB less peak RSS at one slice, no more
+# CPU). Read when pyarrow loads, so it is set before anything here imports pyarrow.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 _LAZY = {"ElasticsearchLakeComponent": "es_assets.defs.component"}
 

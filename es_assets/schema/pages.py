@@ -60,7 +60,8 @@ FILTER_PATH = ",".join(
 # still unplaced take the exact path. (Lessons, each a field learned, are bounded by the fields.)
 _FAILED_READ_BUDGET = 64
 # A read and its column kernels cost about what the exact path spends on this many documents
-# (measured on the awkward benchmark corpus): a smaller group of one shape goes one by one.
+# (measured on the awkward benchmark corpus): a smaller group of one mix of shapes goes one by
+# one, unless it is the page's largest.
 _SMALLEST_READ = 24
 _NO_SOURCE = msgspec.Raw(b"")
 
@@ -274,9 +275,10 @@ class PageParser:
                 continue
             looks[position] = look
             groups.setdefault(shapes, []).append(position)
+        largest = max(groups.values(), key=len, default=None)
         for shapes, members in groups.items():
-            if len(members) < _SMALLEST_READ and len(members) < len(positions):
-                read.slow += members  # cheaper one by one than through a read of their own
+            if len(members) < _SMALLEST_READ and members is not largest:
+                read.slow += members  # a rare mix of shapes: cheaper one by one than a read of its own
                 continue
             group_shapes = {path: shape for path, shape in zip(kind_paths, shapes) if shape != NATIVE}
             group = _Group(members, group_shapes, kind_paths)  # type: ignore[arg-type]

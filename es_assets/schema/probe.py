@@ -88,22 +88,24 @@ class Probe:
     def look(self, decoded: Any, kind_paths: tuple[str, ...]) -> Look | None:
         """The kinds at ``kind_paths``, the json values and the unmapped keys, or None if a path
         runs through an array or a scalar (the document must take the exact path)."""
-        kinds = _kinds(decoded, kind_paths)
-        json_values = _values(decoded, self.json_paths)
         unmapped_paths = self._structs.unmapped_paths
-        unmapped = _values(decoded, unmapped_paths)
-        if kinds is None or json_values is None or unmapped is None:
+        # One lookup for every path (attrgetter walks them in C), then split.
+        values = _values(decoded, (*kind_paths, *self.json_paths, *unmapped_paths))
+        if values is None:
             return None
+        kinds = _kinds_of(values[:len(kind_paths)])
+        json_values = values[len(kind_paths):len(kind_paths) + len(self.json_paths)]
         texts = []
         for (_, in_a_list), value in zip(self._json_fields, json_values):
             text = None if value is None else bytes(value)
             if text in (b"", b"null"):
                 text = None
-            if in_a_list and text is not None:
+            elif in_a_list:
                 return None  # one text per document is all a json column read this way can hold
             texts.append(text)
+        unmapped = values[len(kind_paths) + len(self.json_paths):]
         kept = tuple((path, bytes(value)) for path, value in zip(unmapped_paths, unmapped)
-                     if value is not None and len(value))
+                     if value is not None and len(value)) if unmapped else ()
         return Look(kinds, tuple(texts), kept)
 
     def _learn_key(self, message: str, structs: _Structs) -> bool:
@@ -164,10 +166,7 @@ def _attributes(path: str) -> tuple[str, ...]:
     return tuple(_attribute(part) for part in path.split("."))
 
 
-def _kinds(decoded: Any, kind_paths: tuple[str, ...]) -> tuple[str, ...] | None:
-    values = _values(decoded, kind_paths)
-    if values is None:
-        return None
+def _kinds_of(values: tuple[Any, ...]) -> tuple[str, ...]:
     types = tuple(map(type, values))
     kinds = _KINDS_OF_TYPES.get(types)
     if kinds is None:
