@@ -330,11 +330,11 @@ class PageParser:
         """A scalar field came as an array: read it as a list from now on."""
         change = arrow_reader.KIND_CHANGE.search(str(error))
         path = self._learnable_path(change)
-        if path is None or change["now"] != "array" or path in self._list_paths:  # type: ignore[index]
+        if path is None or change["now"] != "array":  # type: ignore[index]
             return False
         if self._fields[path][0].kind in ("geo_point", "json") or self._fields[path][0].repeated:
             return False
-        with self._lock:
+        with self._lock:  # (another slice may have learnt it meanwhile: then read again all the same)
             self._list_paths = self._list_paths | {path}
             self._probe.tell_apart(self._kind_paths | self._list_paths)
         return True

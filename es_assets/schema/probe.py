@@ -28,7 +28,7 @@ from typing import Any, Iterable, Union
 
 import msgspec
 
-from es_assets.schema.arrow_reader import ARRAY, BOOLEAN, FRACTION, INTEGER, NULL, OBJECT, STRING, UNREADABLE
+from es_assets.schema.arrow_reader import ARRAY, BOOLEAN, FRACTION, INTEGER, NULL, OBJECT, STRING
 from es_assets.schema.fields import Field
 
 MAX_UNMAPPED_KEYS = 256  # beyond, documents with keys never seen take the exact path
@@ -204,7 +204,7 @@ def _raw_kind(raw: bytes) -> str:
     if first == b"{":
         return OBJECT
     if first == b"[":
-        return UNREADABLE  # its elements' kinds are not known
+        return ARRAY  # a leaf's (geo_point and objects are never raw): pyarrow checks the elements
     if first in (b"t", b"f"):
         return BOOLEAN
     if first in (b"n", b""):
