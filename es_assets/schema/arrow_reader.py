@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -33,8 +34,8 @@ from es_assets.schema.fields import Field
 
 NATIVE = "native"
 LIST = "list"
-# The JSON kinds the probe tells apart (es_assets.schema.probe); UNREADABLE: an array mixing kinds.
-STRING, INTEGER, FRACTION, BOOLEAN, OBJECT, ARRAY, NULL, UNREADABLE = "s", "i", "f", "b", "o", "a", "z", "x"
+# The JSON kinds the probe tells apart (es_assets.schema.probe).
+STRING, INTEGER, FRACTION, BOOLEAN, OBJECT, ARRAY, NULL = "s", "i", "f", "b", "o", "a", "z"
 
 _LARGEST_EXACT_INTEGER_IN_A_DOUBLE = 2.0**53
 _NEGATIVE_ZERO_BITS = -(2**63)
@@ -57,15 +58,15 @@ class NotReadable(Exception):
 
 # -- what to read each field as ------------------------------------------------------------------
 
-def read_schema(fields: tuple[Field, ...], shapes: Shapes) -> pa.Schema:
-    """The explicit schema to read ``_source`` lines with (keys as in the JSON); json fields are
-    left out (the reader ignores them; their values come from the probe)."""
-    return pa.schema(_read_fields(fields, shapes, ""))
+def read_schema(fields: tuple[Field, ...], shapes: Shapes, given: frozenset[str] = frozenset()) -> pa.Schema:
+    """The explicit schema to read ``_source`` lines with (keys as in the JSON); json fields and
+    the ``given`` paths are left out (the reader ignores them; their columns come from the probe)."""
+    return pa.schema(_read_fields(fields, shapes, "", given))
 
 
-def _read_fields(fields: tuple[Field, ...], shapes: Shapes, prefix: str) -> list[pa.Field]:
-    return [pa.field(f.source_name, _read_type(f, shapes, prefix + f.source_name))
-            for f in fields if f.kind != "json"]
+def _read_fields(fields: tuple[Field, ...], shapes: Shapes, prefix: str, given: frozenset[str]) -> list[pa.Field]:
+    return [pa.field(f.source_name, _read_type(f, shapes, prefix + f.source_name, given))
+            for f in fields if f.kind != "json" and prefix + f.source_name not in given]
 
 
 def shape_of(field: Field, kind: str) -> str | None:
@@ -86,10 +87,10 @@ def shape_of(field: Field, kind: str) -> str | None:
     return NATIVE if not field.repeated and readable[kind] == readable[NATIVE] else kind
 
 
-def _read_type(field: Field, shapes: Shapes, path: str) -> pa.DataType:
+def _read_type(field: Field, shapes: Shapes, path: str, given: frozenset[str] = frozenset()) -> pa.DataType:
     shape = shapes.get(path, NATIVE)
     if field.kind == "object":
-        struct = pa.struct(_read_fields(field.children, shapes, path + "."))
+        struct = pa.struct(_read_fields(field.children, shapes, path + ".", given))
         if shape in (NATIVE, OBJECT):
             return pa.list_(struct) if field.repeated else struct
         if shape in (LIST, ARRAY):
@@ -136,14 +137,24 @@ class Reading:
     """How one group of documents was read, and what converting it set aside."""
 
     shapes: Shapes
-    json_columns: Mapping[str, pa.Array]  # json fields' values by path: the reader skips them
-    # (dotted path, rows, values): values that go to _unmapped as the document has them while the
-    # row keeps its place (arrays of two or more strings in a scalar column, a date's digits
-    # below the column's unit); the caller writes them as JSON text.
-    kept_aside: list[tuple[str, pa.Array, pa.Array]] = dataclasses.field(default_factory=list)
+    # Columns made without the reader (json fields, fields told apart by kind), by path, with
+    # the rows they route: the reader skips these paths.
+    given: Mapping[str, tuple[pa.Array, Rows]]
+    # Values that go to _unmapped as the document has them while the row keeps its place (arrays
+    # of two or more strings in a scalar column, a date's digits below the column's unit); the
+    # caller writes them as JSON text.
+    kept_aside: list["KeptAside"] = dataclasses.field(default_factory=list)
 
     def aside(self, path: str) -> SetAside:
-        return lambda rows, values: self.kept_aside.append((path, rows, values))
+        return lambda rows, values: self.kept_aside.append(KeptAside(path, rows, values))
+
+
+@dataclasses.dataclass(frozen=True)
+class KeptAside:
+    path: str
+    chosen: pa.Array  # the rows whose value is set aside
+    values: pa.Array
+    rows: pa.Array | None = None  # where the values' rows are among the group's (None: the same)
 
 
 def document_columns(fields: tuple[Field, ...], documents: pa.StructArray,
@@ -194,20 +205,69 @@ def _object_column(field: Field, array: pa.Array, reading: Reading, path: str, s
 
 def _struct_children(field: Field, structs: pa.StructArray, reading: Reading, path: str,
                      rows_aligned: bool) -> tuple[list[pa.Array], Rows]:
-    read = [child for child in field.children if child.kind != "json"]
-    flat = dict(zip((child.source_name for child in read), structs.flatten()))
+    flat = dict(zip((child.name for child in structs.type), structs.flatten()))  # what was read, by key
     route: Rows = None
     columns = []
     for child in field.children:
         child_path = f"{path}.{child.source_name}" if path else child.source_name
-        if child.kind == "json":
-            given = reading.json_columns.get(child_path) if rows_aligned else None
-            columns.append(pa.nulls(len(structs), child.arrow_type) if given is None else given)
-            continue
-        values, child_route = _column(child, flat[child.source_name], reading, child_path, rows_aligned)
+        given = reading.given.get(child_path) if rows_aligned else None
+        if given is not None:
+            values, child_route = given
+        elif child.kind == "json":  # inside an array of objects: such documents took the exact path
+            values, child_route = pa.nulls(len(structs), child.arrow_type), None
+        else:
+            values, child_route = _column(child, flat[child.source_name], reading, child_path, rows_aligned)
         columns.append(values)
         route = _either(route, child_route)
     return columns, route
+
+
+def column_from_values(field: Field, path: str, values: list[Any],
+                       shapes: list[str]) -> tuple[pa.Array, Rows, list[KeptAside]]:
+    """A leaf's column from the values the probe decoded (one per document, each with the
+    shape its kind calls for), without the reader: for fields sent in several kinds, so that
+    their documents need no read of their own per mix of kinds. Returns the column, the rows to
+    route and what was set aside (by row)."""
+    by_shape: dict[str, list[int]] = {}
+    for row, shape in enumerate(shapes):
+        by_shape.setdefault(shape, []).append(row)
+    parts, routes, order, kept = [], [], [], []
+    for shape, rows in by_shape.items():
+        reading = Reading({path: shape}, {})
+        array, refused = _python_values(field, path, shape, [values[row] for row in rows])
+        column, route = _column(field, array, reading, path, rows_aligned=True)
+        parts.append(column)
+        routes.append(_either(route, refused) if route is not None or refused is not None
+                      else pa.repeat(False, len(rows)))
+        rows_array = pa.array(rows, pa.int64())
+        kept += [dataclasses.replace(entry, rows=rows_array) for entry in reading.kept_aside]
+        order.append(rows_array)
+    inverse = pc.sort_indices(pa.concat_arrays(order))
+    return pa.concat_arrays(parts).take(inverse), pa.concat_arrays(routes).take(inverse), kept
+
+
+def _python_values(field: Field, path: str, shape: str, values: list[Any]) -> tuple[pa.Array, Rows]:
+    """``values`` as the Arrow type the shape reads; a value pyarrow refuses (an integer beyond
+    64 bits, one a double cannot hold, a list of mixed kinds) is null and its row routed."""
+    read_type = _read_type(field, {path: shape}, path)
+    try:
+        return pa.array(values, type=read_type), None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+        pass
+    # Raw values: documents decoded before the path was told apart (by another slice, say).
+    values = [msgspec.json.decode(value) if isinstance(value, msgspec.Raw) else value for value in values]
+    kept: list[Any] = []
+    refused: list[bool] = []
+    for value in values:
+        try:
+            pa.array([value], type=read_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+            kept.append(None)
+            refused.append(True)
+            continue
+        kept.append(value)
+        refused.append(False)
+    return pa.array(kept, type=read_type), pa.array(refused, pa.bool_())
 
 
 def _column_fields(field: Field) -> list[pa.Field]:

@@ -63,6 +63,8 @@ _FAILED_READ_BUDGET = 64
 # (measured on the awkward benchmark corpus): a smaller group of one mix of shapes goes one by
 # one, unless it is the page's largest.
 _SMALLEST_READ = 24
+# Leaves whose columns can be made from the probe's decoded values (see _from_values).
+_FROM_VALUES = {"string", "integer", "double", "boolean", "date", "date_nanos", "binary"}
 _NO_SOURCE = msgspec.Raw(b"")
 
 
@@ -121,12 +123,13 @@ class _Read:
 
 @dataclasses.dataclass(frozen=True)
 class _Group:
-    """Documents read together: their positions, the shapes they share, and the paths whose
-    kinds were told apart when the group was formed."""
+    """Documents read together: their positions, the shapes they share, the paths whose kinds
+    were told apart when the group was formed, and those of them made from the probe's values."""
 
     positions: list[int]
     shapes: Shapes
     told_apart_by: tuple[str, ...]
+    from_values: frozenset[str]
 
     def part(self, start: int, stop: int) -> "_Group":
         return dataclasses.replace(self, positions=self.positions[start:stop])
@@ -254,12 +257,15 @@ class PageParser:
     def _read_documents(self, sources: list[msgspec.Raw], decoded: list[Any], positions: list[int],
                         budget: list[int], newlines: bool) -> _Read:
         """Group the documents at ``positions`` by the shapes their fields' kinds call for, and
-        read each group; a document with a kind no shape reads takes the exact path."""
+        read each group; a document with a kind no shape reads takes the exact path. Leaves told
+        apart by kind do not split groups: their columns are made from the probe's values."""
         kind_paths = tuple(sorted(self._kind_paths | self._list_paths))
         kind_fields = [self._fields[path][0] for path in kind_paths]
+        from_values = self._from_values(kind_paths)
+        grouping = [i for i, path in enumerate(kind_paths) if path not in from_values]
         read = _Read()
-        looks: dict[int, Look] = {}
-        groups: dict[tuple[str | None, ...], list[int]] = {}
+        looks: dict[int, tuple[Look, tuple[str, ...]]] = {}
+        groups: dict[tuple[str, ...], list[int]] = {}
         shapes_of_kinds: dict[tuple[str, ...], tuple[str | None, ...]] = {}
         for position in positions:
             document = decoded[position]
@@ -273,24 +279,34 @@ class PageParser:
             if None in shapes:
                 read.slow.append(position)  # a kind no shape reads
                 continue
-            looks[position] = look
-            groups.setdefault(shapes, []).append(position)
+            looks[position] = (look, shapes)  # type: ignore[assignment]
+            groups.setdefault(tuple(shapes[i] for i in grouping), []).append(position)  # type: ignore[misc]
         largest = max(groups.values(), key=len, default=None)
-        for shapes, members in groups.items():
+        for key, members in groups.items():
             if len(members) < _SMALLEST_READ and members is not largest:
                 read.slow += members  # a rare mix of shapes: cheaper one by one than a read of its own
                 continue
-            group_shapes = {path: shape for path, shape in zip(kind_paths, shapes) if shape != NATIVE}
-            group = _Group(members, group_shapes, kind_paths)  # type: ignore[arg-type]
+            group_shapes = {kind_paths[i]: shape for i, shape in zip(grouping, key) if shape != NATIVE}
+            group = _Group(members, group_shapes, kind_paths, from_values)
             read.add(self._read_group(sources, decoded, looks, group, budget, newlines))
         return read
 
-    def _read_group(self, sources: list[msgspec.Raw], decoded: list[Any], looks: dict[int, Look],
-                    group: _Group, budget: list[int], newlines: bool) -> _Read:
+    def _from_values(self, kind_paths: tuple[str, ...]) -> frozenset[str]:
+        """The kind paths whose columns are made from the probe's values: leaves outside lists and
+        outside other kind paths (unsigned_long aside: Python has no decimal reading of text)."""
+        return frozenset(
+            path for path in kind_paths
+            if self._fields[path][0].kind in _FROM_VALUES and not self._fields[path][0].repeated
+            and not any(path.startswith(other + ".") for other in kind_paths)
+        )
+
+    def _read_group(self, sources: list[msgspec.Raw], decoded: list[Any],
+                    looks: dict[int, tuple[Look, tuple[str, ...]]], group: _Group, budget: list[int],
+                    newlines: bool) -> _Read:
         positions, shapes = group.positions, group.shapes
         try:
-            table = _read_lines([sources[i] for i in positions], arrow_reader.read_schema(self.schema.fields, shapes),
-                                "ignore", newlines)
+            schema = arrow_reader.read_schema(self.schema.fields, shapes, group.from_values)
+            table = _read_lines([sources[i] for i in positions], schema, "ignore", newlines)
         except pa.ArrowInvalid as exc:
             path = self._learn_kind(exc)
             if path is not None and path not in group.told_apart_by:
@@ -307,15 +323,26 @@ class PageParser:
             read.add(self._read_group(sources, decoded, looks, group.part(half, len(positions)), budget, newlines))
             return read
         group_looks = [looks[i] for i in positions]
-        json_columns = {path: _json_column([look.json_values[j] for look in group_looks])
-                        for j, path in enumerate(self._probe.json_paths)}
-        unknown_keys = [look.unmapped for look in group_looks]
-        return self._place(pa.array(positions, pa.int64()), table, shapes, json_columns, unknown_keys)
+        given: dict[str, tuple[pa.Array, Any]] = {
+            path: (_json_column([look.json_values[j] for look, _ in group_looks]), None)
+            for j, path in enumerate(self._probe.json_paths)
+        }
+        kept: list[arrow_reader.KeptAside] = []
+        for j, path in enumerate(group.told_apart_by):
+            if path in group.from_values:
+                column, route, aside = arrow_reader.column_from_values(
+                    self._fields[path][0], path, [look.values[j] for look, _ in group_looks],
+                    [shapes_[j] for _, shapes_ in group_looks])
+                given[path] = (column, route)
+                kept += aside
+        unknown_keys = [look.unmapped for look, _ in group_looks]
+        return self._place(pa.array(positions, pa.int64()), table, shapes, given, unknown_keys, kept)
 
-    def _place(self, positions: pa.Array, table: pa.Table, shapes: Shapes, json_columns: dict[str, pa.Array],
-               unknown_keys: list[tuple[tuple[str, bytes], ...]] | None = None) -> _Read:
+    def _place(self, positions: pa.Array, table: pa.Table, shapes: Shapes,
+               given: dict[str, tuple[pa.Array, Any]], unknown_keys: list[tuple[tuple[str, bytes], ...]] | None = None,
+               kept: list[arrow_reader.KeptAside] | None = None) -> _Read:
         documents = table.to_struct_array().combine_chunks()
-        reading = arrow_reader.Reading(shapes, json_columns)
+        reading = arrow_reader.Reading(shapes, given, list(kept or ()))
         columns, route = arrow_reader.document_columns(self.schema.fields, documents, reading)
         columns.append(_unmapped_column(reading.kept_aside, unknown_keys, route, len(positions)))
         if route is None or not pc.any(route).as_py():
@@ -362,27 +389,27 @@ class PageParser:
         return path if known is not None and not known[1] and "[]" not in parts else None
 
 
-def _unmapped_column(kept_aside: list[tuple[str, pa.Array, pa.Array]],
+def _unmapped_column(kept_aside: list[arrow_reader.KeptAside],
                      unknown_keys: list[tuple[tuple[str, bytes], ...]] | None, route: pa.Array | None,
                      rows: int) -> pa.Array:
     """``_unmapped`` of rows that fit: the values set aside and the keys the mapping lacks,
     ``{dotted path: value as the document has it}`` as JSON text (as the exact path writes it)."""
     kept: dict[int, dict[str, Any]] = {}
-    for path, chosen, values in kept_aside:
-        chosen = chosen if route is None else pc.and_(chosen, pc.invert(route))
-        if not pc.any(chosen).as_py():
+    for entry in kept_aside:
+        if not pc.any(entry.chosen).as_py():
             continue
-        rows_chosen = pc.indices_nonzero(chosen)
-        for row, value in zip(rows_chosen.to_pylist(), values.take(rows_chosen).to_pylist()):
-            kept.setdefault(row, {})[path] = value
+        chosen = pc.indices_nonzero(entry.chosen)
+        at = chosen if entry.rows is None else entry.rows.take(chosen)
+        for row, value in zip(at.to_pylist(), entry.values.take(chosen).to_pylist()):
+            kept.setdefault(row, {})[entry.path] = value
     for row, keys in enumerate(unknown_keys or ()):
         for path, text in keys:
-            kept.setdefault(row, {})[path] = _load_json(text, 'a value the mapping lacks')
+            kept.setdefault(row, {})[path] = _load_json(text, "a value the mapping lacks")
     if not kept:
         return pa.nulls(rows, pa.string())
     texts: list[str | None] = [None] * rows
     for row, values in kept.items():
-        texts[row] = json_text(values)
+        texts[row] = json_text(values)  # a routed row's text is replaced with its row
     return pa.array(texts, pa.string())
 
 

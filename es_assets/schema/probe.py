@@ -41,6 +41,7 @@ class Look:
     """What the probe saw in one document."""
 
     kinds: tuple[str, ...]  # the JSON kind at each of the kind paths asked for
+    values: tuple[Any, ...]  # the value there (decoded, or raw if decoded before it was told apart)
     json_values: tuple[bytes | None, ...]  # the raw text at each json path (None: absent or null)
     unmapped: tuple[tuple[str, bytes], ...]  # (dotted path, raw value) of keys the mapping lacks
 
@@ -93,7 +94,8 @@ class Probe:
         values = _values(decoded, (*kind_paths, *self.json_paths, *unmapped_paths))
         if values is None:
             return None
-        kinds = _kinds_of(values[:len(kind_paths)])
+        kind_values = values[:len(kind_paths)]
+        kinds = _kinds_of(kind_values)
         json_values = values[len(kind_paths):len(kind_paths) + len(self.json_paths)]
         texts = []
         for (_, in_a_list), value in zip(self._json_fields, json_values):
@@ -106,7 +108,7 @@ class Probe:
         unmapped = values[len(kind_paths) + len(self.json_paths):]
         kept = tuple((path, bytes(value)) for path, value in zip(unmapped_paths, unmapped)
                      if value is not None and len(value)) if unmapped else ()
-        return Look(kinds, tuple(texts), kept)
+        return Look(kinds, kind_values, tuple(texts), kept)
 
     def _learn_key(self, message: str, structs: _Structs) -> bool:
         """Add the unknown key msgspec named to the structs; False if it cannot be added."""
