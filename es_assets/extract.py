@@ -19,7 +19,7 @@ from es_assets.config import SourceSettings
 from es_assets.day_guards import late_documents, refuse_smaller_day
 from es_assets.errors import ContextLost, IncompleteExtraction
 from es_assets.lake.base import Lake, StagedPartition, StagedSink
-from es_assets.lake.parquet_files import ROW_GROUP_BUDGET_ROWS, SliceFileWriter
+from es_assets.lake.parquet_files import ROW_GROUP_BUDGET_BYTES, ROW_GROUP_BUDGET_ROWS, SliceFileWriter
 from es_assets.schema.fields import SourceSchema, build_schema, select_fields
 from es_assets.schema.pages import Page, PageParser
 from es_assets.schema.registry import SchemaDrift, reconcile
@@ -140,6 +140,7 @@ def extract_day(
                     staged.directory, slice_id, schema.arrow_schema, lake_settings.compression,
                     StagedSink(lake, staged), lake_settings.target_file_rows, lake_settings.target_file_bytes,
                     row_group_rows=max(source.page_size, ROW_GROUP_BUDGET_ROWS // slices),
+                    row_group_bytes=ROW_GROUP_BUDGET_BYTES // slices,
                 )
 
             try:
