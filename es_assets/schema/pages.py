@@ -328,13 +328,15 @@ class PageParser:
             for j, path in enumerate(self._probe.json_paths)
         }
         kept: list[arrow_reader.KeptAside] = []
-        for j, path in enumerate(group.told_apart_by):
-            if path in group.from_values:
-                column, route, aside = arrow_reader.column_from_values(
-                    self._fields[path][0], path, [look.values[j] for look, _ in group_looks],
-                    [shapes_[j] for _, shapes_ in group_looks])
-                given[path] = (column, route)
-                kept += aside
+        if group.from_values:
+            values_by_path = list(zip(*(look.values for look, _ in group_looks)))  # one tuple a path
+            shapes_by_path = list(zip(*(shapes for _, shapes in group_looks)))
+            for j, path in enumerate(group.told_apart_by):
+                if path in group.from_values:
+                    column, route, aside = arrow_reader.column_from_values(
+                        self._fields[path][0], path, list(values_by_path[j]), list(shapes_by_path[j]))
+                    given[path] = (column, route)
+                    kept += aside
         unknown_keys = [look.unmapped for look, _ in group_looks]
         return self._place(pa.array(positions, pa.int64()), table, shapes, given, unknown_keys, kept)
 
