@@ -5,9 +5,9 @@ without a Python object per document or per value; that is why it is the reader 
 than DuckDB's (whose per-field casts cost more than the parse, as measured on branch ``fast``)
 or orjson (which builds the Python objects this module exists to avoid). The reader is strict:
 each field must arrive in one JSON kind. So each field is read with a **shape**: its column's
-own type (``NATIVE``), a list of it (``LIST``: a scalar field Filebeat writes as a one-element
-array), or the JSON kind its values have in a group of documents (``"s"`` string, ``"i"``
-integer, ``"f"`` fraction/exponent number, ``"b"`` boolean, ``"o"`` object, ``"a"`` array).
+own type (``NATIVE``), or the JSON kind its values have in a group of documents (``"s"``
+string, ``"i"`` integer, ``"f"`` fraction/exponent number, ``"b"`` boolean, ``"o"`` object,
+``"a"`` array: also how a scalar field Filebeat writes as one-element arrays is read).
 :func:`read_schema` gives the Arrow types to read documents with; :func:`document_columns` turns
 what was read into the columns with vectorized kernels (pyarrow.compute), and marks the rows
 whose value the kernels cannot prove exact.
@@ -33,7 +33,6 @@ from es_assets.schema import conversions, text_kernels
 from es_assets.schema.fields import Field
 
 NATIVE = "native"
-LIST = "list"
 # The JSON kinds the probe tells apart (es_assets.schema.probe).
 STRING, INTEGER, FRACTION, BOOLEAN, OBJECT, ARRAY, NULL = "s", "i", "f", "b", "o", "a", "z"
 
@@ -93,12 +92,12 @@ def _read_type(field: Field, shapes: Shapes, path: str, given: frozenset[str] = 
         struct = pa.struct(_read_fields(field.children, shapes, path + ".", given))
         if shape in (NATIVE, OBJECT):
             return pa.list_(struct) if field.repeated else struct
-        if shape in (LIST, ARRAY):
+        if shape == ARRAY:
             return pa.list_(struct)
         raise NotReadable(f"{path}: {shape}")
     if field.kind == "geo_point" and shape == ARRAY:
         return pa.list_(pa.float64())  # a [lon, lat] pair (the probe saw numbers only)
-    if shape in (NATIVE, LIST, ARRAY):
+    if shape in (NATIVE, ARRAY):
         element = _leaf_read_type(field, NATIVE, path)
         return pa.list_(element) if field.repeated or shape != NATIVE else element
     return _leaf_read_type(field, shape, path)  # a scalar in a list column is wrapped after reading
@@ -176,7 +175,7 @@ def _column(field: Field, array: pa.Array, reading: Reading, path: str,
         return _list_column(field, array, shape)
     if field.kind == "geo_point" and shape == ARRAY:
         return _geo_point_pairs(array)
-    if shape in (LIST, ARRAY):
+    if shape == ARRAY:
         values = array.flatten()
         taken, several = _unwrap(array, values, None)
         if aside is not None and values.type in _EXACT_JSON_TYPES:
@@ -191,7 +190,7 @@ def _column(field: Field, array: pa.Array, reading: Reading, path: str,
 
 def _object_column(field: Field, array: pa.Array, reading: Reading, path: str, shape: str,
                    rows_aligned: bool) -> tuple[pa.Array, Rows]:
-    if field.repeated or shape in (LIST, ARRAY):
+    if field.repeated or shape == ARRAY:
         structs = array.flatten()
         # json values inside arrays of objects are not probed: such documents took the exact path.
         columns, route = _struct_children(field, structs, reading, path, rows_aligned=False)
@@ -275,7 +274,7 @@ def _column_fields(field: Field) -> list[pa.Field]:
 
 
 def _list_column(field: Field, array: pa.Array, shape: str) -> tuple[pa.Array, Rows]:
-    if shape in (NATIVE, LIST, ARRAY):
+    if shape in (NATIVE, ARRAY):
         values, element_route = _leaf_values(field, array.flatten(), NATIVE, None)
         return _rebuild_list(array, values, element_route)
     # A scalar where the mapping's column is a list: the exact path makes it a one-element list.

@@ -35,7 +35,7 @@ import pyarrow.json as pajson
 
 from es_assets.errors import IncompleteExtraction, TruncatedResponse
 from es_assets.schema import arrow_reader
-from es_assets.schema.arrow_reader import LIST, NATIVE, Shapes
+from es_assets.schema.arrow_reader import ARRAY, NATIVE, Shapes
 from es_assets.schema.conversions import exact_json_float
 from es_assets.schema.fields import ID_COLUMN, INDEX_COLUMN, UNMAPPED_COLUMN, Field, SourceSchema, json_text
 from es_assets.schema.probe import Look, Probe
@@ -186,7 +186,7 @@ class PageParser:
             pit_id=response.pit_id,
             scroll_id=response._scroll_id,
             unmapped_documents=sum(1 for _, unmapped in slow_rows if unmapped)
-            + sum(len(columns[-1]) - columns[-1].null_count for _, columns in read.parts),  # arrays set aside
+            + sum(len(columns[-1]) - columns[-1].null_count for _, columns in read.parts),  # _unmapped of rows that fit
             slow_documents=len(read.slow),
         )
 
@@ -239,7 +239,7 @@ class PageParser:
         """Every document in one read, as the mapping (and the arrays seen) says; None if the
         reader refuses one of them (then the page is probed and read in groups)."""
         for _ in range(len(self._fields) + 1):
-            shapes: Shapes = {path: LIST for path in self._list_paths}
+            shapes: Shapes = {path: ARRAY for path in self._list_paths}
             try:
                 table = _read_lines(sources, arrow_reader.read_schema(self.schema.fields, shapes), "error", newlines)
             except pa.ArrowInvalid as exc:
