@@ -379,9 +379,25 @@ def test_a_value_that_does_not_convert_exactly_is_kept_in_unmapped_on_both_paths
 
     page = parser.parse(data, "test")
 
-    assert page.slow_documents == 1 and page.unmapped_documents == 1  # the document alone took the exact path
+    assert page.unmapped_documents == 1
     assert page.table.column("field").to_pylist() == [None]
     assert exact_json(page.table.column("_unmapped")[0].as_py()) == {"field": exact_json(literal)}
+    assert_same_tables(page, parser.parse_exactly(data, "test"))
+
+
+@pytest.mark.parametrize("text", ["u33dc0", "POINT (1 2 3)", "1,2,3", "north,east", ""])
+def test_a_geo_point_text_es_assets_does_not_read_is_set_aside_without_the_exact_path(text: str) -> None:
+    """Geohashes above all: the text kernel cannot read them, the exact rule keeps them in
+    _unmapped, and the fast path does so itself, row in place."""
+    schema = build_schema({"index-0": index_body({"field": {"type": "geo_point"}})}, "@timestamp")
+    parser = PageParser(schema)
+    data = page_with_literal(json.dumps(text))
+
+    page = parser.parse(data, "test")
+
+    assert page.slow_documents == 0 and page.unmapped_documents == 1
+    assert page.table.column("field").to_pylist() == [None]
+    assert json.loads(page.table.column("_unmapped")[0].as_py()) == {"field": text}
     assert_same_tables(page, parser.parse_exactly(data, "test"))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import msgspec
 import pyarrow as pa
@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from es_assets.schema import conversions, text_kernels
 from es_assets.schema.fields import Field
+from es_assets.schema.values import has_no_column_value
 
 NATIVE = "native"
 # The JSON kinds the probe tells apart (es_assets.schema.probe).
@@ -155,6 +156,14 @@ class KeptAside:
     values: pa.Array
     rows: pa.Array | None = None  # where the values' rows are among the group's (None: the same)
 
+    def rows_and_values(self) -> list[tuple[int, Any]]:
+        """(row, the value as the document has it) of each value set aside."""
+        if not pc.any(self.chosen).as_py():
+            return []
+        chosen = pc.indices_nonzero(self.chosen)
+        at = chosen if self.rows is None else self.rows.take(chosen)
+        return list(zip(at.to_pylist(), self.values.take(chosen).to_pylist()))
+
 
 def document_columns(fields: tuple[Field, ...], documents: pa.StructArray,
                      reading: Reading) -> tuple[list[pa.Array], Rows]:
@@ -221,31 +230,41 @@ def _struct_children(field: Field, structs: pa.StructArray, reading: Reading, pa
     return columns, route
 
 
-def column_from_values(field: Field, path: str, values: list[Any],
-                       shapes: list[str]) -> tuple[pa.Array, Rows, list[KeptAside]]:
+def column_from_values(field: Field, path: str, values: Sequence[Any],
+                       shapes: Sequence[str]) -> tuple[pa.Array, Rows, list[KeptAside]]:
     """A leaf's column from the values the probe decoded (one per document, each with the
     shape its kind calls for), without the reader: for fields sent in several kinds, so that
     their documents need no read of their own per mix of kinds. Returns the column, the rows to
     route and what was set aside (by row)."""
-    by_shape: dict[str, list[int]] = {}
-    for row, shape in enumerate(shapes):
-        by_shape.setdefault(shape, []).append(row)
-    parts, routes, order, kept = [], [], [], []
-    for shape, rows in by_shape.items():
-        reading = Reading({path: shape}, {})
-        array, refused = _python_values(field, path, shape, [values[row] for row in rows])
-        column, route = _column(field, array, reading, path, rows_aligned=True)
+    counts = {shape: shapes.count(shape) for shape in set(shapes)}
+    if len(counts) == 1:  # (most paths in most groups: no split, no reordering)
+        return _column_of_one_shape(field, path, shapes[0], values)
+    # The rows in order of shape (a stable sort: each shape's rows stay in order), so that each
+    # shape's values are one slice; loops in C, not a Python statement a row.
+    order = sorted(range(len(shapes)), key=shapes.__getitem__)
+    ordered = list(map(values.__getitem__, order))
+    order_array = pa.array(order, pa.int64())
+    parts, routes, kept, start = [], [], [], 0
+    for shape in sorted(counts):
+        stop = start + counts[shape]
+        column, route, aside = _column_of_one_shape(field, path, shape, ordered[start:stop])
         parts.append(column)
-        routes.append(_either(route, refused) if route is not None or refused is not None
-                      else pa.repeat(False, len(rows)))
-        rows_array = pa.array(rows, pa.int64())
-        kept += [dataclasses.replace(entry, rows=rows_array) for entry in reading.kept_aside]
-        order.append(rows_array)
-    inverse = pc.sort_indices(pa.concat_arrays(order))
+        routes.append(pa.repeat(False, stop - start) if route is None else route)
+        kept += [dataclasses.replace(entry, rows=order_array[start:stop]) for entry in aside]
+        start = stop
+    inverse = pc.sort_indices(order_array)
     return pa.concat_arrays(parts).take(inverse), pa.concat_arrays(routes).take(inverse), kept
 
 
-def _python_values(field: Field, path: str, shape: str, values: list[Any]) -> tuple[pa.Array, Rows]:
+def _column_of_one_shape(field: Field, path: str, shape: str,
+                         values: Sequence[Any]) -> tuple[pa.Array, Rows, list[KeptAside]]:
+    reading = Reading({path: shape}, {})
+    array, refused = _python_values(field, path, shape, values)
+    column, route = _column(field, array, reading, path, rows_aligned=True)
+    return column, _either(route, refused), reading.kept_aside
+
+
+def _python_values(field: Field, path: str, shape: str, values: Sequence[Any]) -> tuple[pa.Array, Rows]:
     """``values`` as the Arrow type the shape reads; a value pyarrow refuses (an integer beyond
     64 bits, one a double cannot hold, a list of mixed kinds) is null and its row routed."""
     read_type = _read_type(field, {path: shape}, path)
@@ -420,7 +439,23 @@ def _geo_point_text(field: Field, strings: pa.Array, aside: SetAside | None) -> 
     lat, lon, valid = text_kernels.geo_point_texts(strings)
     points = pa.StructArray.from_arrays([lat, lon], fields=list(_leaf_type(field)), mask=pc.invert(valid))
     values, route = _where(valid, points, strings)
+    if aside is not None:  # (geohashes, which es_assets does not read, are the usual ones)
+        route = _set_aside_what_has_no_column_value(field, strings, route, aside)
     return values, _either(route, _suspects("geo_point", points))
+
+
+def _set_aside_what_has_no_column_value(field: Field, originals: pa.Array, route: pa.Array,
+                                        aside: SetAside) -> Rows:
+    """Of the rows ``route`` marks (their column value already null), those whose value the exact
+    path itself gives no column value keep their row and set the value aside, as it would; the
+    others stay routed. Only those few values are tried, one by one, by the exact path's rule."""
+    if not pc.any(route).as_py():
+        return route
+    rows = pc.indices_nonzero(route)
+    refused = [has_no_column_value(field, raw) for raw in originals.take(rows).to_pylist()]
+    chosen = pc.is_in(pa.array(range(len(originals)), pa.uint64()), value_set=rows.filter(pa.array(refused)))
+    aside(chosen, originals)
+    return pc.and_(route, pc.invert(chosen))
 
 
 def _geo_point_pairs(pairs: pa.ListArray) -> tuple[pa.Array, Rows]:

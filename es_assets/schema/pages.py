@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import json
+import operator
 import re
 import threading
 from typing import Any, Iterator
@@ -38,7 +39,7 @@ from es_assets.schema import arrow_reader
 from es_assets.schema.arrow_reader import ARRAY, NATIVE, Shapes
 from es_assets.schema.conversions import exact_json_float
 from es_assets.schema.fields import ID_COLUMN, INDEX_COLUMN, UNMAPPED_COLUMN, Field, SourceSchema, json_text
-from es_assets.schema.probe import Look, Probe
+from es_assets.schema.probe import Lookup, Probe, kind_of
 from es_assets.schema.values import DocumentNormalizer
 
 # Only what is written travels: Elasticsearch drops everything else before sending.
@@ -74,7 +75,7 @@ class _Hit(msgspec.Struct, gc=False):
     _index: str
     _id: str
     _source: msgspec.Raw = _NO_SOURCE
-    sort: Any = None
+    sort: msgspec.Raw = _NO_SOURCE  # raw: only the last hit's is read (a list a hit: the collector's work)
 
 
 class _Hits(msgspec.Struct, gc=False):
@@ -122,14 +123,33 @@ class _Read:
 
 
 @dataclasses.dataclass(frozen=True)
+class _FromValues:
+    """Columns made from the probe's values for the documents looked at (page positions →
+    their rows), and the values converting them set aside, by position."""
+
+    row_of: dict[int, int]
+    columns: dict[str, tuple[pa.Array, arrow_reader.Rows]]
+    set_aside: dict[int, dict[str, Any]]
+
+    def taken(self, positions: list[int]) -> dict[str, tuple[pa.Array, arrow_reader.Rows]]:
+        """The columns (and rows to route) of the documents at ``positions``, in that order."""
+        if not self.columns:
+            return {}
+        rows = pa.array([self.row_of[position] for position in positions], pa.int64())
+        return {path: (column.take(rows), None if route is None else route.take(rows))
+                for path, (column, route) in self.columns.items()}
+
+
+@dataclasses.dataclass(frozen=True)
 class _Group:
-    """Documents read together: their positions, the shapes they share, the paths whose kinds
-    were told apart when the group was formed, and those of them made from the probe's values."""
+    """Documents read together: their positions, the shapes they share, how the probe looked at
+    them (its kind paths: those told apart when the group was formed), and the kind paths whose
+    columns are made from the probe's values."""
 
     positions: list[int]
     shapes: Shapes
-    told_apart_by: tuple[str, ...]
-    from_values: frozenset[str]
+    lookup: Lookup
+    from_values: _FromValues
 
     def part(self, start: int, stop: int) -> "_Group":
         return dataclasses.replace(self, positions=self.positions[start:stop])
@@ -147,6 +167,7 @@ class PageParser:
         self._lock = threading.Lock()
         self._list_paths: frozenset[str] = frozenset()  # scalar fields sent as arrays
         self._kind_paths: frozenset[str] = frozenset()  # fields sent in more than one JSON kind
+        self._surveyed = False  # whether a page has been surveyed before its first read in groups
 
     def parse(self, data: bytes, where: str) -> Page:
         """Parse one response body; raise :class:`IncompleteExtraction` if the page is not whole.
@@ -182,7 +203,7 @@ class PageParser:
         return Page(
             table=table,
             total=_total(response.hits.total),
-            last_sort=hits[-1].sort if hits else None,
+            last_sort=_last_sort(hits),
             pit_id=response.pit_id,
             scroll_id=response._scroll_id,
             unmapped_documents=sum(1 for _, unmapped in slow_rows if unmapped)
@@ -244,13 +265,16 @@ class PageParser:
                 table = _read_lines(sources, arrow_reader.read_schema(self.schema.fields, shapes), "error", newlines)
             except pa.ArrowInvalid as exc:
                 if not self._learn_list(exc):
-                    self._learn_kind(exc)
+                    self._learn_kind(exc, sources)
                     return None
                 continue
             return self._place(pa.array(range(len(sources)), pa.int64()), table, shapes, {})
         return None
 
     def _read_in_groups(self, sources: list[msgspec.Raw], newlines: bool) -> _Read:
+        if not self._surveyed:  # learn what the first page holds before decoding it, not after
+            self._surveyed = True
+            self._learn(*self._survey(sources))
         decoded = [self._probe.decode(source) for source in sources]
         return self._read_documents(sources, decoded, list(range(len(sources))), [_FAILED_READ_BUDGET], newlines)
 
@@ -264,32 +288,63 @@ class PageParser:
         from_values = self._from_values(kind_paths)
         grouping = [i for i, path in enumerate(kind_paths) if path not in from_values]
         read = _Read()
-        looks: dict[int, tuple[Look, tuple[str, ...]]] = {}
+        lookup = self._probe.lookup(kind_paths)
+        looks: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}  # position → (values, shapes)
         groups: dict[tuple[str, ...], list[int]] = {}
-        shapes_of_kinds: dict[tuple[str, ...], tuple[str | None, ...]] = {}
+        # kinds → (their shapes, the group's key: the shapes of the paths that split groups)
+        shapes_of_kinds: dict[tuple[str, ...], tuple[tuple[str | None, ...], tuple[str | None, ...]]] = {}
         for position in positions:
             document = decoded[position]
-            look = None if document is None else self._probe.look(document, kind_paths)
+            look = None if document is None else self._probe.look(document, lookup)
             if look is None:
                 read.slow.append(position)  # a key or a kind the probe cannot describe
                 continue
-            shapes = shapes_of_kinds.get(look.kinds)
-            if shapes is None:
-                shapes = shapes_of_kinds[look.kinds] = tuple(map(arrow_reader.shape_of, kind_fields, look.kinds))
+            kinds, values = look
+            known = shapes_of_kinds.get(kinds)
+            if known is None:
+                shapes = tuple(map(arrow_reader.shape_of, kind_fields, kinds))
+                known = shapes_of_kinds[kinds] = (shapes, tuple(shapes[i] for i in grouping))
+            shapes, key = known
             if None in shapes:
                 read.slow.append(position)  # a kind no shape reads
                 continue
-            looks[position] = (look, shapes)  # type: ignore[assignment]
-            groups.setdefault(tuple(shapes[i] for i in grouping), []).append(position)  # type: ignore[misc]
+            looks[position] = (values, shapes)  # type: ignore[assignment]
+            groups.setdefault(key, []).append(position)  # type: ignore[arg-type]
         largest = max(groups.values(), key=len, default=None)
+        to_read = []
         for key, members in groups.items():
             if len(members) < _SMALLEST_READ and members is not largest:
                 read.slow += members  # a rare mix of shapes: cheaper one by one than a read of its own
-                continue
+            else:
+                to_read.append((key, members))
+        made = self._columns_from_values({p: looks[p] for _, members in to_read for p in members},
+                                         kind_paths, from_values)
+        for key, members in to_read:
             group_shapes = {kind_paths[i]: shape for i, shape in zip(grouping, key) if shape != NATIVE}
-            group = _Group(members, group_shapes, kind_paths, from_values)
+            group = _Group(members, group_shapes, lookup, made)
             read.add(self._read_group(sources, decoded, looks, group, budget, newlines))
         return read
+
+    def _columns_from_values(self, looks: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]],
+                             kind_paths: tuple[str, ...], paths: frozenset[str]) -> "_FromValues":
+        """The columns of ``paths`` (kind paths) for all the documents looked at, made once from
+        the probe's values: a kernel's cost is mostly per call, and each group takes its rows."""
+        positions = list(looks)
+        columns: dict[str, tuple[pa.Array, arrow_reader.Rows]] = {}
+        set_aside: dict[int, dict[str, Any]] = {}
+        if positions and paths:
+            each_values = [values for values, _ in looks.values()]
+            each_shapes = [shapes for _, shapes in looks.values()]
+            for j, path in enumerate(kind_paths):
+                if path in paths:
+                    at = operator.itemgetter(j)  # (not zip(*...): an iterator a document, mid-page)
+                    column, route, aside = arrow_reader.column_from_values(
+                        self._fields[path][0], path, list(map(at, each_values)), list(map(at, each_shapes)))
+                    columns[path] = (column, route)
+                    for entry in aside:
+                        for row, value in entry.rows_and_values():
+                            set_aside.setdefault(positions[row], {})[entry.path] = value
+        return _FromValues({position: row for row, position in enumerate(positions)}, columns, set_aside)
 
     def _from_values(self, kind_paths: tuple[str, ...]) -> frozenset[str]:
         """The kind paths whose columns are made from the probe's values: leaves outside lists and
@@ -301,15 +356,15 @@ class PageParser:
         )
 
     def _read_group(self, sources: list[msgspec.Raw], decoded: list[Any],
-                    looks: dict[int, tuple[Look, tuple[str, ...]]], group: _Group, budget: list[int],
+                    looks: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]], group: _Group, budget: list[int],
                     newlines: bool) -> _Read:
         positions, shapes = group.positions, group.shapes
         try:
-            schema = arrow_reader.read_schema(self.schema.fields, shapes, group.from_values)
+            schema = arrow_reader.read_schema(self.schema.fields, shapes, frozenset(group.from_values.columns))
             table = _read_lines([sources[i] for i in positions], schema, "ignore", newlines)
         except pa.ArrowInvalid as exc:
-            path = self._learn_kind(exc)
-            if path is not None and path not in group.told_apart_by:
+            path = self._learn_kind(exc, [sources[i] for i in positions])
+            if path is not None and path not in group.lookup.kind_paths:
                 # A field in two kinds here: tell these documents apart by it too (decoded again,
                 # now that the probe decodes the path into values whose types are their kinds).
                 for position in positions:
@@ -323,30 +378,23 @@ class PageParser:
             read.add(self._read_group(sources, decoded, looks, group.part(half, len(positions)), budget, newlines))
             return read
         group_looks = [looks[i] for i in positions]
+        lookup = group.lookup
         given: dict[str, tuple[pa.Array, Any]] = {
-            path: (_json_column([look.json_values[j] for look, _ in group_looks]), None)
-            for j, path in enumerate(self._probe.json_paths)
+            path: (_json_column([lookup.json_values(values, j) for values, _ in group_looks]), None)
+            for j, path in enumerate(lookup.json_paths)
         }
-        kept: list[arrow_reader.KeptAside] = []
-        if group.from_values:
-            values_by_path = list(zip(*(look.values for look, _ in group_looks)))  # one tuple a path
-            shapes_by_path = list(zip(*(shapes for _, shapes in group_looks)))
-            for j, path in enumerate(group.told_apart_by):
-                if path in group.from_values:
-                    column, route, aside = arrow_reader.column_from_values(
-                        self._fields[path][0], path, list(values_by_path[j]), list(shapes_by_path[j]))
-                    given[path] = (column, route)
-                    kept += aside
-        unknown_keys = [look.unmapped for look, _ in group_looks]
-        return self._place(pa.array(positions, pa.int64()), table, shapes, given, unknown_keys, kept)
+        given.update(group.from_values.taken(positions))
+        set_aside = [group.from_values.set_aside.get(position) for position in positions]
+        unknown_keys = [lookup.unmapped(values) for values, _ in group_looks]
+        return self._place(pa.array(positions, pa.int64()), table, shapes, given, unknown_keys, set_aside)
 
     def _place(self, positions: pa.Array, table: pa.Table, shapes: Shapes,
                given: dict[str, tuple[pa.Array, Any]], unknown_keys: list[tuple[tuple[str, bytes], ...]] | None = None,
-               kept: list[arrow_reader.KeptAside] | None = None) -> _Read:
+               set_aside: list[dict[str, Any] | None] | None = None) -> _Read:
         documents = table.to_struct_array().combine_chunks()
-        reading = arrow_reader.Reading(shapes, given, list(kept or ()))
+        reading = arrow_reader.Reading(shapes, given)
         columns, route = arrow_reader.document_columns(self.schema.fields, documents, reading)
-        columns.append(_unmapped_column(reading.kept_aside, unknown_keys, route, len(positions)))
+        columns.append(_unmapped_column(reading.kept_aside, unknown_keys, set_aside, len(positions)))
         if route is None or not pc.any(route).as_py():
             return _Read(parts=[(positions, columns)])
         keep = pc.invert(route)
@@ -359,24 +407,51 @@ class PageParser:
         """A scalar field came as an array: read it as a list from now on."""
         change = arrow_reader.KIND_CHANGE.search(str(error))
         path = self._learnable_path(change)
-        if path is None or change["now"] != "array":  # type: ignore[index]
+        if path is None or change["now"] != "array" or not self._can_be_a_list(path):  # type: ignore[index]
             return False
-        if self._fields[path][0].kind in ("geo_point", "json") or self._fields[path][0].repeated:
-            return False
-        with self._lock:  # (another slice may have learnt it meanwhile: then read again all the same)
-            self._list_paths = self._list_paths | {path}
-            self._probe.tell_apart(self._kind_paths | self._list_paths)
+        self._learn({path}, set())  # (another slice may have learnt it meanwhile: then read again all the same)
         return True
 
-    def _learn_kind(self, error: pa.ArrowInvalid) -> str | None:
-        """A field came in another JSON kind: tell its documents apart by kind from now on.
-        Returns the field's path (None if the error names no field that can be told apart)."""
+    def _learn_kind(self, error: pa.ArrowInvalid, sources: list[msgspec.Raw]) -> str | None:
+        """A field came in another JSON kind: tell its documents apart by kind from now on, and
+        every other field these documents send in several kinds with it. Returns the field's
+        path (None if the error names no field that can be told apart)."""
         path = self._learnable_path(arrow_reader.KIND_CHANGE.search(str(error)))
         if path is not None and path not in self._kind_paths:
-            with self._lock:
-                self._kind_paths = self._kind_paths | {path}
-                self._probe.tell_apart(self._kind_paths | self._list_paths)
+            lists, kinds = self._survey(sources)
+            self._learn(lists - self._kind_paths, kinds | {path})
         return path
+
+    def _survey(self, sources: list[msgspec.Raw]) -> tuple[set[str], set[str]]:
+        """(scalar fields sent as arrays only, fields sent in kinds read in several shapes) in these
+        documents. The reader finds one such field a failed read, and each costs a decode of the
+        documents again (a dozen on the first page of a day whose indices disagree): one pass of
+        msgspec over them finds them all at once."""
+        seen: dict[str, set[str]] = {}
+        for source in sources:
+            try:
+                document = _SURVEY_READER.decode(source)
+            except msgspec.DecodeError:
+                continue  # (the exact path reads it)
+            _collect_kinds(self.schema.fields, document, "", seen)
+        lists, kinds = set(), set()
+        for path, found in seen.items():
+            shapes = {arrow_reader.shape_of(self._fields[path][0], kind) for kind in found}
+            if shapes == {ARRAY} and self._can_be_a_list(path):
+                lists.add(path)
+            elif shapes != {NATIVE}:
+                kinds.add(path)
+        return lists, kinds
+
+    def _can_be_a_list(self, path: str) -> bool:
+        field = self._fields[path][0]
+        return field.kind not in ("geo_point", "json") and not field.repeated
+
+    def _learn(self, list_paths: set[str], kind_paths: set[str]) -> None:
+        with self._lock:
+            self._list_paths = self._list_paths | list_paths
+            self._kind_paths = self._kind_paths | kind_paths
+            self._probe.tell_apart(self._kind_paths | self._list_paths)
 
     def _learnable_path(self, change: re.Match[str] | None) -> str | None:
         """The dotted path of the field a kind change names, if it is one field per document
@@ -391,18 +466,29 @@ class PageParser:
         return path if known is not None and not known[1] and "[]" not in parts else None
 
 
-def _unmapped_column(kept_aside: list[arrow_reader.KeptAside],
-                     unknown_keys: list[tuple[tuple[str, bytes], ...]] | None, route: pa.Array | None,
-                     rows: int) -> pa.Array:
-    """``_unmapped`` of rows that fit: the values set aside and the keys the mapping lacks,
-    ``{dotted path: value as the document has it}`` as JSON text (as the exact path writes it)."""
-    kept: dict[int, dict[str, Any]] = {}
-    for entry in kept_aside:
-        if not pc.any(entry.chosen).as_py():
+def _collect_kinds(fields: tuple[Field, ...], document: dict[str, Any], prefix: str,
+                   seen: dict[str, set[str]]) -> None:
+    """The JSON kinds of each field outside arrays (list columns' own elements aside), into
+    ``seen`` by dotted path."""
+    for field in fields:
+        value = document.get(field.source_name)
+        if value is None or field.kind == "json":
             continue
-        chosen = pc.indices_nonzero(entry.chosen)
-        at = chosen if entry.rows is None else entry.rows.take(chosen)
-        for row, value in zip(at.to_pylist(), entry.values.take(chosen).to_pylist()):
+        path = prefix + field.source_name
+        seen.setdefault(path, set()).add(kind_of(value))
+        if field.kind == "object" and not field.repeated and isinstance(value, dict):
+            _collect_kinds(field.children, value, path + ".", seen)
+
+
+def _unmapped_column(kept_aside: list[arrow_reader.KeptAside],
+                     unknown_keys: list[tuple[tuple[str, bytes], ...]] | None,
+                     set_aside: list[dict[str, Any] | None] | None, rows: int) -> pa.Array:
+    """``_unmapped`` of rows that fit: the values set aside (by the kernels, or by row already)
+    and the keys the mapping lacks, ``{dotted path: value as the document has it}`` as JSON text
+    (as the exact path writes it)."""
+    kept: dict[int, dict[str, Any]] = {row: dict(values) for row, values in enumerate(set_aside or ()) if values}
+    for entry in kept_aside:
+        for row, value in entry.rows_and_values():
             kept.setdefault(row, {})[entry.path] = value
     for row, keys in enumerate(unknown_keys or ()):
         for path, text in keys:
@@ -416,8 +502,15 @@ def _unmapped_column(kept_aside: list[arrow_reader.KeptAside],
 
 
 def _json_column(texts: list[bytes | None]) -> pa.Array:
-    """A json field's column: each value's canonical JSON text (README "Schema rules")."""
-    return pa.array([None if text is None else json_text(_load_json(text, 'a json field')) for text in texts], pa.string())
+    """A json field's column: each value's canonical JSON text (README "Schema rules"). The
+    values are decoded in one call (one array of them all), unless one of them needs the
+    standard library's reader."""
+    present = [text for text in texts if text is not None]
+    try:
+        values = iter(_EXACT_READER.decode(b"[" + b",".join(present) + b"]"))
+    except msgspec.DecodeError:
+        values = (_load_json(text, "a json field") for text in present)
+    return pa.array([None if text is None else json_text(next(values)) for text in texts], pa.string())
 
 
 def _leaf_paths(fields: tuple[Field, ...], prefix: str, in_a_list: bool) -> Iterator[tuple[str, tuple[Field, bool]]]:
@@ -440,6 +533,10 @@ def _read_lines(sources: list[msgspec.Raw], schema: pa.Schema, unexpected: str, 
     if table.num_rows != len(sources):
         raise pa.ArrowInvalid("not one row per document")
     return table
+
+
+def _last_sort(hits: list[_Hit]) -> list[Any] | None:
+    return msgspec.json.decode(hits[-1].sort) if hits and len(hits[-1].sort) else None
 
 
 def _without_source(where: str, index: Any, doc_id: Any) -> IncompleteExtraction:
@@ -471,6 +568,7 @@ def _load_json(data: bytes, where: str) -> Any:
 
 
 _EXACT_READER = msgspec.json.Decoder(float_hook=exact_json_float)
+_SURVEY_READER = msgspec.json.Decoder()  # kinds only: a float's exact value does not matter
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

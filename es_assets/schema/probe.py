@@ -37,13 +37,39 @@ _UNKNOWN_KEY = re.compile(r"^Object contains unknown field `(?P<key>[^`.]+)`(?: 
 
 
 @dataclasses.dataclass(frozen=True)
-class Look:
-    """What the probe saw in one document."""
+class Lookup:
+    """How to look at documents the probe decoded: the kind paths asked for, then the json
+    paths and the keys the mapping lacks, as the probe knew them when the lookup was made (make
+    it after decoding: a document decoded earlier simply has none of the keys learnt since)."""
 
-    kinds: tuple[str, ...]  # the JSON kind at each of the kind paths asked for
-    values: tuple[Any, ...]  # the value there (decoded, or raw if decoded before it was told apart)
-    json_values: tuple[bytes | None, ...]  # the raw text at each json path (None: absent or null)
-    unmapped: tuple[tuple[str, bytes], ...]  # (dotted path, raw value) of keys the mapping lacks
+    kind_paths: tuple[str, ...]
+    json_paths: tuple[str, ...]
+    json_in_a_list: tuple[int, ...]  # positions, among all paths, of json paths under a list
+    unmapped_paths: tuple[str, ...]
+    paths: tuple[str, ...] = dataclasses.field(init=False)  # all of them, in that order
+    get: Any = dataclasses.field(init=False)  # their values (attrgetter walks the structs in C)
+
+    def __post_init__(self) -> None:
+        paths = (*self.kind_paths, *self.json_paths, *self.unmapped_paths)
+        object.__setattr__(self, "paths", paths)
+        object.__setattr__(self, "get", operator.attrgetter(*(".".join(_attributes(p)) for p in paths))
+                           if paths else None)
+
+    def json_values(self, values: tuple[Any, ...], j: int) -> bytes | None:
+        """The raw text at the ``j``-th json path (None: absent or null)."""
+        value = values[len(self.kind_paths) + j]
+        text = None if value is None else bytes(value)
+        return None if text in (b"", b"null") else text
+
+    def unmapped(self, values: tuple[Any, ...]) -> tuple[tuple[str, bytes], ...]:
+        """(dotted path, raw value) of the keys the mapping lacks that the document has."""
+        if not self.unmapped_paths:
+            return ()
+        found = values[len(self.kind_paths) + len(self.json_paths):]
+        if not any(found):  # (absent keys are None or an empty Raw: most documents have none)
+            return ()
+        return tuple((path, bytes(value)) for path, value in zip(self.unmapped_paths, found)
+                     if value is not None and len(value))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,29 +112,22 @@ class Probe:
                 return None
         return None
 
-    def look(self, decoded: Any, kind_paths: tuple[str, ...]) -> Look | None:
-        """The kinds at ``kind_paths``, the json values and the unmapped keys, or None if a path
-        runs through an array or a scalar (the document must take the exact path)."""
+    def lookup(self, kind_paths: tuple[str, ...]) -> Lookup:
         unmapped_paths = self._structs.unmapped_paths
-        # One lookup for every path (attrgetter walks them in C), then split.
-        values = _values(decoded, (*kind_paths, *self.json_paths, *unmapped_paths))
+        in_a_list = tuple(len(kind_paths) + j for j, (_, under_list) in enumerate(self._json_fields) if under_list)
+        return Lookup(kind_paths, self.json_paths, in_a_list, unmapped_paths)
+
+    def look(self, decoded: Any, lookup: Lookup) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
+        """(the kinds at the lookup's kind paths, the values at all its paths), or None if a path
+        runs through an array or a scalar (the document must take the exact path). A plain
+        tuple, not an object a document: what stays alive a page is what the collector walks."""
+        values = _values(decoded, lookup)
         if values is None:
             return None
-        kind_values = values[:len(kind_paths)]
-        kinds = _kinds_of(kind_values)
-        json_values = values[len(kind_paths):len(kind_paths) + len(self.json_paths)]
-        texts = []
-        for (_, in_a_list), value in zip(self._json_fields, json_values):
-            text = None if value is None else bytes(value)
-            if text in (b"", b"null"):
-                text = None
-            elif in_a_list:
-                return None  # one text per document is all a json column read this way can hold
-            texts.append(text)
-        unmapped = values[len(kind_paths) + len(self.json_paths):]
-        kept = tuple((path, bytes(value)) for path, value in zip(unmapped_paths, unmapped)
-                     if value is not None and len(value)) if unmapped else ()
-        return Look(kinds, kind_values, tuple(texts), kept)
+        for at in lookup.json_in_a_list:  # one text per document is all a json column read so holds
+            if values[at] is not None and bytes(values[at]) not in (b"", b"null"):
+                return None
+        return _kinds_of(values[:len(lookup.kind_paths)]), values
 
     def _learn_key(self, message: str, structs: _Structs) -> bool:
         """Add the unknown key msgspec named to the structs; False if it cannot be added."""
@@ -135,21 +154,17 @@ class Probe:
 _UNREACHABLE = object()
 
 
-def _values(decoded: Any, paths: tuple[str, ...]) -> tuple[Any, ...] | None:
-    """The values at ``paths`` (None where absent), or None if one runs through a non-object."""
+def _values(decoded: Any, lookup: Lookup) -> tuple[Any, ...] | None:
+    """The values at the lookup's paths (None where absent), or None if one runs through a non-object."""
+    paths = lookup.paths
     if not paths:
         return ()
     try:
-        values = _getter(paths)(decoded)
+        values = lookup.get(decoded)
     except AttributeError:  # an object on the way is null, or not an object, or an old struct
         walked = tuple(_value_at(decoded, path) for path in paths)
         return None if any(value is _UNREACHABLE for value in walked) else walked
     return values if len(paths) > 1 else (values,)
-
-
-@functools.lru_cache(maxsize=256)
-def _getter(paths: tuple[str, ...]) -> Any:
-    return operator.attrgetter(*(".".join(_attributes(path)) for path in paths))
 
 
 def _value_at(decoded: Any, path: str) -> Any:
@@ -172,7 +187,7 @@ def _kinds_of(values: tuple[Any, ...]) -> tuple[str, ...]:
     types = tuple(map(type, values))
     kinds = _KINDS_OF_TYPES.get(types)
     if kinds is None:
-        kinds = tuple(map(_kind_of, values))
+        kinds = tuple(map(kind_of, values))
         if msgspec.Raw not in types and len(_KINDS_OF_TYPES) < 4096:
             _KINDS_OF_TYPES[types] = kinds  # a Raw's kind is in its bytes, not its type
     return kinds
@@ -181,14 +196,15 @@ def _kinds_of(values: tuple[Any, ...]) -> tuple[str, ...]:
 _KINDS_OF_TYPES: dict[tuple[type, ...], tuple[str, ...]] = {}
 
 
-def _kind_of(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """The JSON kind of a decoded value (its raw bytes' when the probe kept it raw)."""
     if value is None:
         return NULL
     if isinstance(value, msgspec.Raw):  # decoded before the path was told apart
         return _raw_kind(bytes(value))
     if isinstance(value, msgspec.Struct):
         return OBJECT
-    if isinstance(value, list):
+    if isinstance(value, (tuple, list)):  # (the probe's arrays are tuples, the survey's lists)
         return ARRAY
     if isinstance(value, bool):
         return BOOLEAN
@@ -238,8 +254,11 @@ def _struct(fields: Iterable[Field], name: str, unmapped_paths: tuple[str, ...],
                              forbid_unknown_fields=True, gc=False)
 
 
-# A leaf told apart by kind: any JSON value, decoded, so that its Python type is its kind.
-_ANY_KIND = Union[str, int, float, bool, list[Any], dict[str, Any], None]
+# A leaf told apart by kind: any JSON value, decoded, so that its Python type is its kind. Arrays
+# are decoded as tuples, here and below: a tuple of scalars leaves the garbage collector's care at
+# its first collection, a list never does, and a page's ten thousand would make each full
+# collection of a large process (Dagster's) come sooner.
+_ANY_KIND = Union[str, int, float, bool, tuple[Any, ...], dict[str, Any], None]
 
 
 def _member_type(field: Field, name: str, unmapped_paths: tuple[str, ...], kind_paths: frozenset[str],
@@ -247,13 +266,13 @@ def _member_type(field: Field, name: str, unmapped_paths: tuple[str, ...], kind_
     if field.kind == "geo_point":  # an object must be exactly {lat, lon}; a list, a [lon, lat] pair
         point = msgspec.defstruct(name, [("lat", msgspec.Raw, _ABSENT), ("lon", msgspec.Raw, _ABSENT)],
                                   forbid_unknown_fields=True, gc=False)
-        return Union[point, list[Union[int, float]], str, None]
+        return Union[point, tuple[Union[int, float], ...], str, None]
     if field.kind != "object":
         return _ANY_KIND if path in kind_paths else msgspec.Raw
     child = _struct(field.children, name, () if field.repeated else unmapped_paths, kind_paths, path + ".")
     if field.repeated:
-        return Union[list[Union[child, None]], child, None]
-    return Union[child, list[Union[child, None]], str, int, float, bool, None]
+        return Union[tuple[Union[child, None], ...], child, None]
+    return Union[child, tuple[Union[child, None], ...], str, int, float, bool, None]
 
 
 def _json_fields(fields: Iterable[Field], prefix: str, under_list: bool) -> Iterable[tuple[str, bool]]:

@@ -100,9 +100,23 @@ def _single(field: Field, raw: Any, path: str, unmapped: dict[str, Any], origina
     except conversions.FinerThanTheUnit as finer:
         unmapped[path] = kept  # the column keeps the instant at its unit; the digits below it are kept here
         return finer.truncated
-    except (ValueError, TypeError, ArithmeticError):
+    except _NO_COLUMN_VALUE:
         unmapped[path] = kept
         return None
+
+
+def has_no_column_value(field: Field, raw: Any) -> bool:
+    """Whether this path keeps the leaf value ``raw`` only in ``_unmapped`` (its column null)."""
+    try:
+        _CONVERTERS[field.kind](raw, field)
+    except conversions.FinerThanTheUnit:
+        return False
+    except _NO_COLUMN_VALUE:
+        return True
+    return False
+
+
+_NO_COLUMN_VALUE = (ValueError, TypeError, ArithmeticError)
 
 
 def expand_dotted_keys(value: dict[str, Any]) -> dict[str, Any]:
