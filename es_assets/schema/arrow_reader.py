@@ -268,6 +268,8 @@ def _python_values(field: Field, path: str, shape: str, values: Sequence[Any]) -
     """``values`` as the Arrow type the shape reads; a value pyarrow refuses (an integer beyond
     64 bits, one a double cannot hold, a list of mixed kinds) is null and its row routed."""
     read_type = _read_type(field, {path: shape}, path)
+    if field.kind == "geo_point" and shape == NATIVE:  # the probe's {lat, lon} structs
+        values = [msgspec.structs.asdict(value) if isinstance(value, msgspec.Struct) else value for value in values]
     try:
         return pa.array(values, type=read_type), None
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):

@@ -66,6 +66,8 @@ def exact_json_float(text: str) -> float | decimal.Decimal:
     literal's digits are kept as a ``Decimal``, so that no rule below decides on a rounded number.
     """
     number = float(text)
+    if len(text) <= 15 and "e" not in text and "E" not in text:
+        return number  # at most 15 significant digits, between 1e-13 and 1e15: a double holds it (DBL_DIG)
     if repr(number) == text or (math.isfinite(number) and decimal.Decimal(repr(number)) == decimal.Decimal(text)):
         return number
     return decimal.Decimal(text)

@@ -65,7 +65,7 @@ _FAILED_READ_BUDGET = 64
 # one, unless it is the page's largest.
 _SMALLEST_READ = 24
 # Leaves whose columns can be made from the probe's decoded values (see _from_values).
-_FROM_VALUES = {"string", "integer", "double", "boolean", "date", "date_nanos", "binary"}
+_FROM_VALUES = {"string", "integer", "double", "boolean", "date", "date_nanos", "binary", "geo_point"}
 _NO_SOURCE = msgspec.Raw(b"")
 
 
@@ -167,7 +167,7 @@ class PageParser:
         self._lock = threading.Lock()
         self._list_paths: frozenset[str] = frozenset()  # scalar fields sent as arrays
         self._kind_paths: frozenset[str] = frozenset()  # fields sent in more than one JSON kind
-        self._surveyed = False  # whether a page has been surveyed before its first read in groups
+        self._surveyed = False  # whether documents have been surveyed (see _survey)
 
     def parse(self, data: bytes, where: str) -> Page:
         """Parse one response body; raise :class:`IncompleteExtraction` if the page is not whole.
@@ -273,7 +273,6 @@ class PageParser:
 
     def _read_in_groups(self, sources: list[msgspec.Raw], newlines: bool) -> _Read:
         if not self._surveyed:  # learn what the first page holds before decoding it, not after
-            self._surveyed = True
             self._learn(*self._survey(sources))
         decoded = [self._probe.decode(source) for source in sources]
         return self._read_documents(sources, decoded, list(range(len(sources))), [_FAILED_READ_BUDGET], newlines)
@@ -427,6 +426,7 @@ class PageParser:
         documents. The reader finds one such field a failed read, and each costs a decode of the
         documents again (a dozen on the first page of a day whose indices disagree): one pass of
         msgspec over them finds them all at once."""
+        self._surveyed = True
         seen: dict[str, set[str]] = {}
         for source in sources:
             try:

@@ -263,8 +263,9 @@ _ANY_KIND = Union[str, int, float, bool, tuple[Any, ...], dict[str, Any], None]
 
 def _member_type(field: Field, name: str, unmapped_paths: tuple[str, ...], kind_paths: frozenset[str],
                  path: str) -> Any:
-    if field.kind == "geo_point":  # an object must be exactly {lat, lon}; a list, a [lon, lat] pair
-        point = msgspec.defstruct(name, [("lat", msgspec.Raw, _ABSENT), ("lon", msgspec.Raw, _ABSENT)],
+    if field.kind == "geo_point":  # an object must be exactly {lat, lon} of numbers; a list, a [lon, lat] pair
+        coordinate = Union[int, float, None]
+        point = msgspec.defstruct(name, [("lat", coordinate, None), ("lon", coordinate, None)],
                                   forbid_unknown_fields=True, gc=False)
         return Union[point, tuple[Union[int, float], ...], str, None]
     if field.kind != "object":
