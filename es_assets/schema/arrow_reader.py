@@ -268,12 +268,14 @@ def _python_values(field: Field, path: str, shape: str, values: Sequence[Any]) -
     """``values`` as the Arrow type the shape reads; a value pyarrow refuses (an integer beyond
     64 bits, one a double cannot hold, a list of mixed kinds) is null and its row routed."""
     read_type = _read_type(field, {path: shape}, path)
-    if field.kind == "geo_point" and shape == NATIVE:  # the probe's {lat, lon} structs
-        values = [msgspec.structs.asdict(value) if isinstance(value, msgspec.Struct) else value for value in values]
     try:
+        if field.kind == "geo_point" and shape == NATIVE:
+            return _points(values, read_type), None
         return pa.array(values, type=read_type), None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, AttributeError):
         pass
+    if field.kind == "geo_point" and shape == NATIVE:  # (AttributeError: a raw value, decoded below)
+        values = [msgspec.structs.asdict(value) if isinstance(value, msgspec.Struct) else value for value in values]
     # Raw values: documents decoded before the path was told apart (by another slice, say).
     values = [msgspec.json.decode(value) if isinstance(value, msgspec.Raw) else value for value in values]
     kept: list[Any] = []
@@ -288,6 +290,15 @@ def _python_values(field: Field, path: str, shape: str, values: Sequence[Any]) -
         kept.append(value)
         refused.append(False)
     return pa.array(kept, type=read_type), pa.array(refused, pa.bool_())
+
+
+def _points(points: Sequence[Any], read_type: pa.StructType) -> pa.StructArray:
+    """The probe's ``{lat, lon}`` structs as a struct column, a coordinate list at a time (not
+    a dict a point: a page's worth alive at once would be the garbage collector's to walk)."""
+    lat = pa.array([None if point is None else point.lat for point in points], pa.float64())
+    lon = pa.array([None if point is None else point.lon for point in points], pa.float64())
+    return pa.StructArray.from_arrays([lat, lon], fields=list(read_type),
+                                      mask=pa.array([point is None for point in points], pa.bool_()))
 
 
 def _column_fields(field: Field) -> list[pa.Field]:

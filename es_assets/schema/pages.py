@@ -502,15 +502,15 @@ def _unmapped_column(kept_aside: list[arrow_reader.KeptAside],
 
 
 def _json_column(texts: list[bytes | None]) -> pa.Array:
-    """A json field's column: each value's canonical JSON text (README "Schema rules"). The
-    values are decoded in one call (one array of them all), unless one of them needs the
-    standard library's reader."""
-    present = [text for text in texts if text is not None]
+    """A json field's column: each value's canonical JSON text (README "Schema rules"). One value
+    at a time, each dropped as soon as it is written: a page's worth alive at once would be the
+    garbage collector's to walk."""
+    decode = _EXACT_READER.decode
     try:
-        values = iter(_EXACT_READER.decode(b"[" + b",".join(present) + b"]"))
-    except msgspec.DecodeError:
-        values = (_load_json(text, "a json field") for text in present)
-    return pa.array([None if text is None else json_text(next(values)) for text in texts], pa.string())
+        canonical = [None if text is None else json_text(decode(text)) for text in texts]
+    except msgspec.DecodeError:  # (a value only the standard library's reader takes: see _load_json)
+        canonical = [None if text is None else json_text(_load_json(text, "a json field")) for text in texts]
+    return pa.array(canonical, pa.string())
 
 
 def _leaf_paths(fields: tuple[Field, ...], prefix: str, in_a_list: bool) -> Iterator[tuple[str, tuple[Field, bool]]]:
